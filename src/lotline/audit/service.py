@@ -1,0 +1,137 @@
+"""Writing the audit trail: one record per change, in the caller's transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+
+from sqlalchemy import inspect
+
+from lotline.audit import sealer
+from lotline.domain.audit_chain import RecordContent, canonical_json, diff, fields_needing_reason, record_mac
+from lotline.domain.errors import ReasonRequired
+from lotline.models.audit import AuditPending, AuditRecord
+from lotline.uow import UnitOfWork
+
+def plain(value: object) -> object:
+    """A JSON-safe form of a column value, stable across backends."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    return value
+
+
+def snapshot(entity: object, fields: Iterable[str] | None = None, *, exclude: Iterable[str] = ()) -> dict[str, object]:
+    """The current values of an ORM object's columns (or of ``fields``), JSON-safe."""
+    mapper = inspect(type(entity))
+    names = list(fields) if fields is not None else [c.key for c in mapper.column_attrs]
+    skipped = set(exclude)
+    return {name: plain(getattr(entity, name)) for name in names if name not in skipped}
+
+
+def record(
+    uow: UnitOfWork,
+    *,
+    action: str,
+    entity_type: str,
+    entity_id: object,
+    changes: Mapping[str, object],
+    site_id: int | None = None,
+    reason: str | None = None,
+) -> AuditRecord:
+    """Append one audit record (MAC'd now, sealed into the chain after commit)."""
+    actor = uow.actor
+    content = RecordContent(
+        record_uuid=str(uuid.uuid4()),
+        occurred_at=uow.now(),
+        actor_kind=actor.kind,
+        actor_id=actor.user_id,
+        actor_name=actor.name,
+        token_id=actor.token_id,
+        site_id=site_id,
+        action=action,
+        entity_type=entity_type,
+        entity_id=str(entity_id),
+        changes=canonical_json(changes),
+        reason=reason or None,
+        request_id=uow.request_id,
+    )
+    row = AuditRecord(
+        record_uuid=content.record_uuid,
+        occurred_at=content.occurred_at,
+        actor_kind=content.actor_kind,
+        actor_id=content.actor_id,
+        actor_name=content.actor_name,
+        token_id=content.token_id,
+        site_id=content.site_id,
+        action=content.action,
+        entity_type=content.entity_type,
+        entity_id=content.entity_id,
+        changes=content.changes,
+        reason=content.reason,
+        request_id=content.request_id,
+        mac=record_mac(uow.audit_key, content),
+    )
+    uow.session.add(row)
+    uow.session.flush()
+    uow.session.add(AuditPending(record_id=row.id))
+    uow.after_commit(sealer.poke)
+    return row
+
+
+def record_created(
+    uow: UnitOfWork, *, entity_type: str, entity: object, entity_id: object, site_id: int | None = None,
+    exclude: Iterable[str] = (), reason: str | None = None,
+) -> AuditRecord:
+    """Audit a new entity: every field from None to its value."""
+    after = snapshot(entity, exclude=exclude)
+    return record(
+        uow, action="create", entity_type=entity_type, entity_id=entity_id,
+        changes=diff({}, after), site_id=site_id, reason=reason,
+    )
+
+
+def record_changed(
+    uow: UnitOfWork,
+    *,
+    entity_type: str,
+    entity_id: object,
+    before: Mapping[str, object],
+    after: Mapping[str, object],
+    site_id: int | None = None,
+    reason: str | None = None,
+    action: str = "update",
+) -> AuditRecord | None:
+    """Audit an update (old and new value per changed field); refuse if a reason is missing.
+
+    Returns None when nothing changed, so a no-op update leaves no record.
+    """
+    changes = diff(before, after)
+    if not changes:
+        return None
+    require_reason(uow, entity_type=entity_type, changed=set(changes), reason=reason)
+    return record(
+        uow, action=action, entity_type=entity_type, entity_id=entity_id,
+        changes=changes, site_id=site_id, reason=reason,
+    )
+
+
+def require_reason(uow: UnitOfWork, *, entity_type: str, changed: set[str], reason: str | None) -> None:
+    """Raise ``ReasonRequired`` when a GMP-relevant field changes without a stated reason."""
+    if reason and reason.strip():
+        return
+    relevant = fields_needing_reason(entity_type, changed, set(uow.settings.audit_reason_required))
+    if relevant:
+        raise ReasonRequired(field="reason", fields=", ".join(relevant))

@@ -1,0 +1,109 @@
+"""Walking the chain: every link, every record, and every record outside the chain."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import exists, select
+
+from lotline.audit.sealer import content_of
+from lotline.domain.audit_chain import GENESIS_LINK, chain_link, record_mac, same_digest
+from lotline.models.audit import AuditPending, AuditRecord, AuditSeal
+from lotline.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    """One place where the trail does not verify."""
+
+    problem: str
+    record_id: int | None
+    seq: int | None
+
+    def describe(self) -> str:
+        where = []
+        if self.seq is not None:
+            where.append(f"link {self.seq}")
+        if self.record_id is not None:
+            where.append(f"audit record {self.record_id}")
+        return f"{', '.join(where)}: {self.problem}"
+
+
+@dataclass
+class VerifyReport:
+    links: int = 0
+    pending: int = 0
+    head_seq: int = 0
+    head_link: str = GENESIS_LINK
+    breaks: list[ChainBreak] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.breaks
+
+
+def verify_chain(
+    uow: UnitOfWork, *, expect_head: tuple[int, str] | None = None, max_breaks: int = 100
+) -> VerifyReport:
+    """Check every link and record; ``expect_head`` (seq, link) catches a truncated tail."""
+    key = uow.audit_key
+    session = uow.session
+    report = VerifyReport()
+    expected_seq, prev_link = 0, GENESIS_LINK
+
+    def broken(problem: str, record_id: int | None, seq: int | None) -> bool:
+        report.breaks.append(ChainBreak(problem, record_id, seq))
+        return len(report.breaks) >= max_breaks
+
+    rows = session.execute(
+        select(AuditSeal, AuditRecord)
+        .outerjoin(AuditRecord, AuditRecord.id == AuditSeal.record_id)
+        .order_by(AuditSeal.seq)
+        .execution_options(yield_per=2000)
+    )
+    for seal, row in rows:
+        expected_seq += 1
+        report.links += 1
+        if seal.seq != expected_seq:
+            if broken(f"links {expected_seq}..{seal.seq - 1} are missing (deleted)", seal.record_id, seal.seq):
+                return report
+            expected_seq = seal.seq
+        if seal.prev_link != prev_link:
+            if broken("the link does not follow the one before it", seal.record_id, seal.seq):
+                return report
+        if row is None:
+            if broken("the sealed record is missing (deleted)", seal.record_id, seal.seq):
+                return report
+        elif not same_digest(record_mac(key, content_of(row)), row.mac):
+            if broken("the record's content was changed after it was written", row.id, seal.seq):
+                return report
+        elif not same_digest(chain_link(key, seal.prev_link, seal.seq, row.mac), seal.link):
+            if broken("the link's HMAC does not verify", row.id, seal.seq):
+                return report
+        prev_link = seal.link
+        report.head_seq, report.head_link = seal.seq, seal.link
+    rows.close()
+
+    if expect_head is not None:
+        seq, link = expect_head
+        anchored = session.execute(select(AuditSeal.link).where(AuditSeal.seq == seq)).scalar()
+        if anchored is None or not same_digest(anchored, link):
+            broken(f"the anchored head (link {seq}) is not in the chain: links were removed", None, seq)
+
+    unsealed = session.execute(
+        select(AuditRecord, AuditPending.record_id)
+        .outerjoin(AuditPending, AuditPending.record_id == AuditRecord.id)
+        .where(~exists().where(AuditSeal.record_id == AuditRecord.id))
+        .order_by(AuditRecord.id)
+    )
+    for row, pending_id in unsealed:
+        if not same_digest(record_mac(key, content_of(row)), row.mac):
+            if broken("the record was not written by lotline (MAC fails) and is not sealed", row.id, None):
+                return report
+        elif pending_id is None:
+            if broken("the record is outside the chain and not waiting to be sealed", row.id, None):
+                return report
+        else:
+            report.pending += 1
+    return report
+

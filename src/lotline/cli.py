@@ -1,0 +1,346 @@
+"""The ``lotline`` command line. Each command owns its transaction, like a request does."""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import json
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from lotline.config import Settings, get_settings
+from lotline.domain.errors import LotlineError, N_, NotFound
+from lotline.i18n import gettext_for
+from lotline.uow import Actor, Database
+
+app = typer.Typer(
+    help="lotline — batch (lot) and expiry management (批次效期管理)",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema", no_args_is_help=True)
+config_app = typer.Typer(help="Configuration", no_args_is_help=True)
+user_app = typer.Typer(help="Users and role grants", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens", no_args_is_help=True)
+site_app = typer.Typer(help="Sites", no_args_is_help=True)
+audit_app = typer.Typer(help="Audit trail", no_args_is_help=True)
+for sub, name in ((db_app, "db"), (config_app, "config"), (user_app, "user"), (token_app, "token"),
+                  (site_app, "site"), (audit_app, "audit")):
+    app.add_typer(sub, name=name)
+
+console = Console()
+errors = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def cli_actor() -> Actor:
+    """The operator at the console, as the audit trail names them."""
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):
+        who = "unknown"
+    return Actor(kind="system", user_id=None, name=f"cli:{who}")
+
+
+def settings() -> Settings:
+    return get_settings()
+
+
+def open_db() -> Database:
+    return Database(settings())
+
+
+def reports_errors(command: F) -> F:
+    """Print a lotline error in the operator's language and exit non-zero; write nothing."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except LotlineError as error:
+            _ = gettext_for(settings().default_language)
+            field = f" ({error.field})" if error.field else ""
+            message = escape(f"{error.render(_)} [{error.code}]")
+            errors.print(f"[red]{escape(_('Error'))}{escape(field)}:[/red] {message}", highlight=False)
+            raise typer.Exit(code=1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _seal(db: Database) -> None:
+    from lotline.audit.sealer import seal_pending
+
+    seal_pending(db)
+
+
+# --- db ------------------------------------------------------------------------------------
+
+
+@db_app.command("upgrade")
+@reports_errors
+def db_upgrade(revision: str = typer.Argument("head")) -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    from lotline import migrate
+
+    db = open_db()
+    migrate.upgrade(db.engine, revision)
+    console.print(f"database at revision {migrate.current_revision(db.engine)} ({db.backend})")
+    db.dispose()
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the database's migration revision and the newest one available."""
+    from lotline import migrate
+
+    db = open_db()
+    console.print(f"current: {migrate.current_revision(db.engine)}  head: {migrate.head_revision()}")
+    db.dispose()
+
+
+# --- config --------------------------------------------------------------------------------
+
+
+@config_app.command("show")
+def config_show(as_json: bool = typer.Option(False, "--json", help="Print JSON")) -> None:
+    """Show the effective configuration, secrets masked."""
+    shown = settings().masked()
+    if as_json:
+        console.print_json(json.dumps(shown, default=str))
+        return
+    table = Table("setting", "value", title="lotline configuration")
+    for name, value in shown.items():
+        table.add_row(f"LOTLINE_{name.upper()}", str(value))
+    console.print(table)
+
+
+# --- sites ---------------------------------------------------------------------------------
+
+
+@site_app.command("create")
+@reports_errors
+def site_create(
+    code: str,
+    name_zh: str = typer.Option(..., "--name-zh"),
+    name_en: str = typer.Option(..., "--name-en"),
+    time_zone: str = typer.Option("Asia/Shanghai", "--time-zone"),
+) -> None:
+    """Register a site."""
+    from lotline.sites import service
+
+    db = open_db()
+    with db.transaction(actor=cli_actor()) as uow:
+        site = service.create_site(uow, code=code, name_zh=name_zh, name_en=name_en, time_zone=time_zone)
+        site_id = site.id
+    _seal(db)
+    console.print(f"site {code} created (id {site_id})")
+
+
+# --- users and tokens ----------------------------------------------------------------------
+
+
+def _site_id(uow: Any, code: str | None) -> int | None:
+    from sqlalchemy import select
+
+    from lotline.models.site import Site
+
+    if code is None:
+        return None
+    site_id = uow.session.execute(select(Site.id).where(Site.code == code.upper())).scalar()
+    if site_id is None:
+        raise NotFound(entity="site", key=code, field="site")
+    return int(site_id)
+
+
+@user_app.command("create")
+@reports_errors
+def user_create(
+    username: str,
+    display_name: str = typer.Option(..., "--name", help="Printed name shown on signatures"),
+    password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
+    role: list[str] = typer.Option([], "--role", help="Role to grant (repeatable)"),
+    site: str | None = typer.Option(None, "--site", help="Site code for the roles; omit for every site"),
+    language: str | None = typer.Option(None, "--language"),
+    email: str | None = typer.Option(None, "--email"),
+) -> None:
+    """Create a user and grant roles."""
+    from lotline.auth import service
+
+    db = open_db()
+    with db.transaction(actor=cli_actor()) as uow:
+        user = service.create_user(uow, username=username, display_name=display_name, password=password,
+                                   language=language, email=email)
+        site_id = _site_id(uow, site)
+        for name in role:
+            service.grant_role(uow, user_id=user.id, role=name, site_id=site_id, reason="created from the CLI")
+        user_id = user.id
+    _seal(db)
+    console.print(f"user {username} created (id {user_id}) roles: {', '.join(role) or '-'}")
+
+
+@user_app.command("grant")
+@reports_errors
+def user_grant(
+    username: str,
+    role: str = typer.Option(..., "--role"),
+    site: str | None = typer.Option(None, "--site"),
+    reason: str = typer.Option(..., "--reason"),
+) -> None:
+    """Grant a role to an existing user."""
+    from lotline.auth import service
+
+    db = open_db()
+    with db.transaction(actor=cli_actor()) as uow:
+        user = service.find_user(uow, username=username)
+        if user is None:
+            raise NotFound(entity="user", key=username, field="username")
+        service.grant_role(uow, user_id=user.id, role=role, site_id=_site_id(uow, site), reason=reason)
+    _seal(db)
+    console.print(f"{username}: granted {role} at {site or 'every site'}")
+
+
+@token_app.command("create")
+@reports_errors
+def token_create(
+    username: str = typer.Option(..., "--user"),
+    name: str = typer.Option(..., "--name"),
+    scope: list[str] = typer.Option([], "--scope", help="Permission (repeatable); default all the user's"),
+    days: int = typer.Option(90, "--days"),
+) -> None:
+    """Issue an API token; the secret is printed once."""
+    from lotline.auth import service
+
+    db = open_db()
+    with db.transaction(actor=cli_actor()) as uow:
+        user = service.find_user(uow, username=username)
+        if user is None:
+            raise NotFound(entity="user", key=username, field="user")
+        secret, token = service.create_token(uow, user_id=user.id, name=name, scopes=scope or None, days=days)
+        expires = token.expires_at
+    _seal(db)
+    errors.print(f"token for {username} expires {expires:%Y-%m-%d}; store it now, it is not shown again:")
+    console.print(secret, highlight=False)
+
+
+@token_app.command("revoke")
+@reports_errors
+def token_revoke(token_id: int) -> None:
+    """Revoke a token at once."""
+    from lotline.auth import service
+
+    db = open_db()
+    with db.transaction(actor=cli_actor()) as uow:
+        service.revoke_token(uow, token_id=token_id)
+    _seal(db)
+    console.print(f"token {token_id} revoked")
+
+
+# --- audit ---------------------------------------------------------------------------------
+
+
+@audit_app.command("verify")
+@reports_errors
+def audit_verify(
+    expect_head: str | None = typer.Option(None, "--expect-head", help="SEQ:LINK recorded earlier by `audit head`"),
+    seal: bool = typer.Option(True, "--seal/--no-seal", help="Seal pending records first"),
+) -> None:
+    """Walk the audit chain; exit 1 naming the first broken record."""
+    from lotline.audit.verify import verify_chain
+
+    db = open_db()
+    if seal:
+        _seal(db)
+    anchor = None
+    if expect_head:
+        seq, _, link = expect_head.partition(":")
+        if not seq.isdigit() or len(link) != 64:
+            raise LotlineError(N_("--expect-head takes SEQ:LINK as printed by `lotline audit head`."),
+                               field="expect-head", code="audit.bad_anchor")
+        anchor = (int(seq), link)
+    with db.transaction(read_only=True) as uow:
+        report = verify_chain(uow, expect_head=anchor)
+    if report.ok:
+        console.print(f"audit chain verified: {report.links} links, head {report.head_seq}:{report.head_link}, "
+                      f"{report.pending} pending")
+        return
+    first = report.breaks[0]
+    errors.print(f"[red]audit chain BROKEN[/red] at {first.describe()}", highlight=False)
+    for other in report.breaks[1:10]:
+        errors.print(f"  also: {other.describe()}", highlight=False)
+    raise typer.Exit(code=1)
+
+
+@audit_app.command("head")
+def audit_head() -> None:
+    """Print the chain head as SEQ:LINK, to keep outside the database."""
+    from sqlalchemy import select
+
+    from lotline.domain.audit_chain import GENESIS_LINK
+    from lotline.models.audit import AuditSeal
+
+    db = open_db()
+    _seal(db)
+    with db.transaction(read_only=True) as uow:
+        head = uow.session.execute(
+            select(AuditSeal.seq, AuditSeal.link).order_by(AuditSeal.seq.desc()).limit(1)
+        ).first()
+    console.print(f"{head.seq}:{head.link}" if head else f"0:{GENESIS_LINK}", highlight=False)
+
+
+@audit_app.command("seal")
+def audit_seal() -> None:
+    """Seal pending audit records into the chain now."""
+    from lotline.audit.sealer import seal_pending
+
+    outcome = seal_pending(open_db())
+    console.print(f"sealed {outcome.sealed}; refused {len(outcome.rejected)}")
+    if outcome.rejected:
+        raise typer.Exit(code=1)
+
+
+# --- demo and server -----------------------------------------------------------------------
+
+
+@app.command("demo")
+@reports_errors
+def demo() -> None:
+    """Load the demo company (idempotent) and print the logins."""
+    from lotline import demo as demo_data
+
+    db = open_db()
+    with db.transaction(actor=Actor(kind="system", user_id=None, name="demo loader")) as uow:
+        people = demo_data.load(uow)
+    _seal(db)
+    table = Table("user", "password", "role", "site", title="demo logins")
+    for person in people:
+        table.add_row(person.username, demo_data.DEMO_PASSWORD, person.role, person.site_code or "all")
+    console.print(table)
+
+
+@app.command("serve")
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8000, "--port"),
+) -> None:
+    """Run the web server."""
+    import uvicorn
+
+    from lotline.app import create_app
+
+    console.print(f"lotline serving on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
+    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="lotline")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""Settings, read from the environment (prefix ``LOTLINE_``) and an optional ``.env`` file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_VAR_DIR = Path("var")
+
+# Entity fields whose change is GMP-relevant: a change without a stated reason is refused
+# (EU GMP Annex 11 §9). Later capabilities add their own fields here; sites may extend it
+# with LOTLINE_AUDIT_REASON_REQUIRED.
+DEFAULT_REASON_REQUIRED = [
+    "site.time_zone",
+    "site.active",
+    "user.active",
+    "role_grant.role",
+]
+
+
+class Settings(BaseSettings):
+    """Everything lotline reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="LOTLINE_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite:///{DEFAULT_VAR_DIR / 'lotline.db'}",
+        description="SQLAlchemy URL: sqlite:///path or postgresql+psycopg://user@host/db",
+    )
+    secret_key: SecretStr = Field(
+        default=SecretStr("dev-insecure-secret-change-me"),
+        description="Signs CSRF tokens; set a long random value in production.",
+    )
+    audit_key: SecretStr = Field(
+        default=SecretStr("dev-insecure-audit-key-change-me"),
+        description="HMAC key of the audit chain; keep it outside the database.",
+    )
+    default_language: str = Field(default="zh_CN", description="zh_CN or en")
+    default_time_zone: str = Field(default="Asia/Shanghai")
+    cookie_secure: bool = Field(default=False, description="Send cookies over HTTPS only")
+    session_hours: int = Field(default=12, ge=1, le=24 * 30)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_minutes: int = Field(default=15, ge=1)
+    idempotency_hours: int = Field(default=24, ge=1)
+    audit_reason_required: list[str] = Field(default_factory=lambda: list(DEFAULT_REASON_REQUIRED))
+    sql_echo: bool = False
+
+    @field_validator("default_language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        if value not in ("zh_CN", "en"):
+            raise ValueError("default_language must be zh_CN or en")
+        return value
+
+    @field_validator("default_time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    def masked(self) -> dict[str, object]:
+        """The settings as shown to an operator: secrets masked, URL passwords hidden."""
+        shown: dict[str, object] = {}
+        for name, value in self.model_dump().items():
+            if isinstance(value, SecretStr):
+                shown[name] = "********"
+            elif name == "database_url":
+                shown[name] = mask_url_password(str(value))
+            else:
+                shown[name] = value
+        return shown
+
+
+def mask_url_password(url: str) -> str:
+    """``postgresql://u:secret@h/db`` → ``postgresql://u:***@h/db``."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.password is None:
+        return url
+    return parsed.render_as_string(hide_password=True)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (read once; tests build their own ``Settings``)."""
+    return Settings()

@@ -1,0 +1,91 @@
+"""Engines and sessions. The only module that knows which database backend is in use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
+
+
+# Execution option marking a transaction that only reads (SQLite then skips the write lock).
+READ_ONLY_OPTION = "lotline_read_only"
+
+
+def make_engine(url: str, *, echo: bool = False, pool: bool = True) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, foreign keys and explicit BEGINs."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            parsed,
+            echo=echo,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            poolclass=NullPool if not pool else None,
+        )
+        _configure_sqlite(engine)
+        return engine
+    kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": True}
+    if not pool:
+        kwargs["poolclass"] = NullPool
+    else:
+        kwargs.update(pool_size=10, max_overflow=20)
+    return create_engine(parsed, **kwargs)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    # pysqlite's own transaction handling defers BEGIN and lets a nested COMMIT escape an
+    # outer transaction (TRAPS.md); SQLAlchemy's documented recipe is to switch it off and
+    # emit BEGIN ourselves. BEGIN IMMEDIATE takes the write lock up front, so two writers
+    # queue on busy_timeout instead of failing with "database is locked" at upgrade time.
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        if connection.get_execution_options().get(READ_ONLY_OPTION):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that keep loaded objects usable after commit (responses are built then)."""
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+
+
+def is_reachable(engine: Engine) -> bool:
+    """True when a trivial query succeeds (readiness probe)."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return True
+    except Exception:  # noqa: BLE001 - any failure means "not ready"
+        return False
+
+
+def backend_name(engine: Engine) -> str:
+    """``sqlite`` or ``postgresql``."""
+    return engine.dialect.name
+
+
+def lock_for_transaction(session: Session, name: str) -> None:
+    """Serialise holders of ``name`` until the current transaction ends.
+
+    PostgreSQL: a transaction-level advisory lock. SQLite: every write transaction already
+    holds the database's single write lock (BEGIN IMMEDIATE), so nothing more is needed.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": name})

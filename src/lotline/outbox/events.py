@@ -1,0 +1,35 @@
+"""Names of the domain events lotline publishes (CloudEvents ``type`` values)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+SOURCE: Final = "urn:lotline"
+
+SITE_CREATED: Final = "lotline.site.created"
+SITE_UPDATED: Final = "lotline.site.updated"
+USER_CREATED: Final = "lotline.user.created"
+USER_UPDATED: Final = "lotline.user.updated"
+ROLE_GRANTED: Final = "lotline.user.role_granted"
+ROLE_REVOKED: Final = "lotline.user.role_revoked"
+TOKEN_CREATED: Final = "lotline.token.created"
+TOKEN_REVOKED: Final = "lotline.token.revoked"
+LOGIN_FAILED: Final = "lotline.auth.login_failed"
+LOGIN_THROTTLED: Final = "lotline.auth.login_throttled"
+AUDIT_RECORD_REJECTED: Final = "lotline.audit.record_rejected"
+
+ALL: Final = frozenset(
+    {
+        SITE_CREATED,
+        SITE_UPDATED,
+        USER_CREATED,
+        USER_UPDATED,
+        ROLE_GRANTED,
+        ROLE_REVOKED,
+        TOKEN_CREATED,
+        TOKEN_REVOKED,
+        LOGIN_FAILED,
+        LOGIN_THROTTLED,
+        AUDIT_RECORD_REJECTED,
+    }
+)
