@@ -35,13 +35,16 @@ class IdempotentReplay(Exception):
 
     def __init__(self, stored: IdempotencyRecord) -> None:
         super().__init__(stored.idempotency_key)
-        self.stored = stored
+        # Copied now: the session is rolled back (and the row expired) before we answer.
+        self.body = bytes(stored.response_body)
+        self.status_code = stored.status_code
+        self.content_type = stored.content_type
 
     def response(self) -> Response:
         return Response(
-            content=self.stored.response_body,
-            status_code=self.stored.status_code,
-            media_type=self.stored.content_type,
+            content=self.body,
+            status_code=self.status_code,
+            media_type=self.content_type,
             headers={REPLAY_HEADER: "true"},
         )
 

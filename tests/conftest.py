@@ -1,0 +1,165 @@
+"""Test databases: migrations run once per session into a template, each test gets a copy.
+
+SQLite: the template file is copied per test (no savepoint tricks, so the pysqlite
+commit-escapes-rollback trap in TRAPS.md cannot bite). PostgreSQL: each test gets
+``CREATE DATABASE … TEMPLATE …``. Set LOTLINE_TEST_DATABASE_URL to run on PostgreSQL;
+tests marked ``postgres`` run only in that pass.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from lotline import migrate
+from lotline.config import Settings
+from lotline.db import make_engine
+from lotline.uow import Database
+
+TEST_DATABASE_URL = os.environ.get("LOTLINE_TEST_DATABASE_URL", "").strip() or None
+IN_CI = os.environ.get("CI", "").lower() == "true"
+AUDIT_KEY = "test-audit-key-kept-outside-the-database"
+_counter = itertools.count()
+
+
+def backend() -> str:
+    return make_url(TEST_DATABASE_URL).get_backend_name() if TEST_DATABASE_URL else "sqlite"
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    shown = make_url(TEST_DATABASE_URL).render_as_string(hide_password=True) if TEST_DATABASE_URL else "SQLite"
+    return f"lotline test database: {shown}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if backend() == "postgresql":
+        return
+    selected, deselected = [], []
+    for item in items:
+        (deselected if item.get_closest_marker("postgres") else selected).append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = selected
+
+
+class DatabaseProvider:
+    """Creates per-test databases from one migrated template."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.kind = backend()
+        tag = f"{os.getpid()}"
+        if self.kind == "sqlite":
+            self.template = str(workdir / "template.db")
+            url = f"sqlite:///{self.template}"
+        else:
+            assert TEST_DATABASE_URL is not None
+            self.server = make_url(TEST_DATABASE_URL)
+            self.admin = create_engine(self.server, isolation_level="AUTOCOMMIT", poolclass=None)
+            try:
+                with self.admin.connect() as connection:
+                    connection.execute(text("SELECT 1"))
+            except Exception as exc:  # noqa: BLE001
+                pytest.exit(f"PostgreSQL at {self.server.render_as_string(hide_password=True)} is unreachable: {exc}", 3)
+            self.template = f"lotline_tpl_{tag}"
+            self._drop(self.template)
+            self._admin_sql(f'CREATE DATABASE "{self.template}"')
+            url = self.server.set(database=self.template).render_as_string(hide_password=False)
+        engine = make_engine(url, pool=False)
+        migrate.upgrade(engine)
+        engine.dispose()
+
+    def _admin_sql(self, sql: str) -> None:
+        with self.admin.connect() as connection:
+            connection.execute(text(sql))
+
+    def _drop(self, name: str) -> None:
+        self._admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def new_database(self) -> str:
+        number = next(_counter)
+        if self.kind == "sqlite":
+            target = self.workdir / f"test-{number}.db"
+            shutil.copyfile(self.template, target)
+            return f"sqlite:///{target}"
+        name = f"lotline_t_{os.getpid()}_{number}"
+        self._admin_sql(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+        return self.server.set(database=name).render_as_string(hide_password=False)
+
+    def drop_database(self, url: str) -> None:
+        if self.kind == "sqlite":
+            path = make_url(url).database or ""
+            for suffix in ("", "-wal", "-shm"):
+                Path(path + suffix).unlink(missing_ok=True)
+        else:
+            self._drop(make_url(url).database or "")
+
+    def close(self) -> None:
+        if self.kind != "sqlite":
+            self._drop(self.template)
+            self.admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseProvider]:
+    provider = DatabaseProvider(tmp_path_factory.mktemp("db"))
+    yield provider
+    provider.close()
+
+
+@pytest.fixture
+def database_url(database_provider: DatabaseProvider) -> Iterator[str]:
+    url = database_provider.new_database()
+    yield url
+    database_provider.drop_database(url)
+
+
+def make_settings(database_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "secret_key": "test-secret-key",
+        "audit_key": AUDIT_KEY,
+        "default_language": "en",
+        "default_time_zone": "Asia/Shanghai",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return make_settings(database_url)
+
+
+@dataclass
+class FakeClock:
+    """A clock the test moves by hand; every unit of work reads it."""
+
+    now: datetime
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now = self.now + timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(datetime(2026, 3, 1, 8, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def db(settings: Settings) -> Iterator[Database]:
+    database = Database(settings)
+    yield database
+    database.dispose()
