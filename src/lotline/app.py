@@ -43,7 +43,9 @@ def healthz() -> dict[str, str]:
 def readyz(request: Request) -> JSONResponse:
     """The database answers."""
     ready = is_reachable(request.app.state.db.engine)
-    return JSONResponse({"status": "ready" if ready else "database unreachable"}, status_code=200 if ready else 503)
+    return JSONResponse(
+        {"status": "ready" if ready else "database unreachable"}, status_code=200 if ready else 503
+    )
 
 
 def create_app(
@@ -83,7 +85,9 @@ def create_app(
     problems.install(app)
 
     @app.middleware("http")
-    async def request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def request_context(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         sent = request.headers.get("x-request-id", "")
         request.state.request_id = sent if _REQUEST_ID.match(sent) else uuid.uuid4().hex
         request.state.language = negotiate(

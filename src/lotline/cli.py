@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import getpass
 import json
-import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -15,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from lotline.config import Settings, get_settings
-from lotline.domain.errors import LotlineError, N_, NotFound
+from lotline.domain.errors import N_, LotlineError, NotFound
 from lotline.i18n import gettext_for
 from lotline.uow import Actor, Database
 
@@ -30,8 +29,14 @@ user_app = typer.Typer(help="Users and role grants", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens", no_args_is_help=True)
 site_app = typer.Typer(help="Sites", no_args_is_help=True)
 audit_app = typer.Typer(help="Audit trail", no_args_is_help=True)
-for sub, name in ((db_app, "db"), (config_app, "config"), (user_app, "user"), (token_app, "token"),
-                  (site_app, "site"), (audit_app, "audit")):
+for sub, name in (
+    (db_app, "db"),
+    (config_app, "config"),
+    (user_app, "user"),
+    (token_app, "token"),
+    (site_app, "site"),
+    (audit_app, "audit"),
+):
     app.add_typer(sub, name=name)
 
 console = Console()
@@ -174,11 +179,19 @@ def user_create(
 
     db = open_db()
     with db.transaction(actor=cli_actor()) as uow:
-        user = service.create_user(uow, username=username, display_name=display_name, password=password,
-                                   language=language, email=email)
+        user = service.create_user(
+            uow,
+            username=username,
+            display_name=display_name,
+            password=password,
+            language=language,
+            email=email,
+        )
         site_id = _site_id(uow, site)
         for name in role:
-            service.grant_role(uow, user_id=user.id, role=name, site_id=site_id, reason="created from the CLI")
+            service.grant_role(
+                uow, user_id=user.id, role=name, site_id=site_id, reason="created from the CLI"
+            )
         user_id = user.id
     _seal(db)
     console.print(f"user {username} created (id {user_id}) roles: {', '.join(role) or '-'}")
@@ -247,7 +260,9 @@ def token_revoke(token_id: int) -> None:
 @audit_app.command("verify")
 @reports_errors
 def audit_verify(
-    expect_head: str | None = typer.Option(None, "--expect-head", help="SEQ:LINK recorded earlier by `audit head`"),
+    expect_head: str | None = typer.Option(
+        None, "--expect-head", help="SEQ:LINK recorded earlier by `audit head`"
+    ),
     seal: bool = typer.Option(True, "--seal/--no-seal", help="Seal pending records first"),
 ) -> None:
     """Walk the audit chain; exit 1 naming the first broken record."""
@@ -260,14 +275,19 @@ def audit_verify(
     if expect_head:
         seq, _, link = expect_head.partition(":")
         if not seq.isdigit() or len(link) != 64:
-            raise LotlineError(N_("--expect-head takes SEQ:LINK as printed by `lotline audit head`."),
-                               field="expect-head", code="audit.bad_anchor")
+            raise LotlineError(
+                N_("--expect-head takes SEQ:LINK as printed by `lotline audit head`."),
+                field="expect-head",
+                code="audit.bad_anchor",
+            )
         anchor = (int(seq), link)
     with db.transaction(read_only=True) as uow:
         report = verify_chain(uow, expect_head=anchor)
     if report.ok:
-        console.print(f"audit chain verified: {report.links} links, head {report.head_seq}:{report.head_link}, "
-                      f"{report.pending} pending")
+        console.print(
+            f"audit chain verified: {report.links} links, head {report.head_seq}:{report.head_link}, "
+            f"{report.pending} pending"
+        )
         return
     first = report.breaks[0]
     errors.print(f"[red]audit chain BROKEN[/red] at {first.describe()}", highlight=False)
@@ -343,4 +363,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

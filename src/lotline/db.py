@@ -10,7 +10,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
-
 # Execution option marking a transaction that only reads (SQLite then skips the write lock).
 READ_ONLY_OPTION = "lotline_read_only"
 

@@ -54,8 +54,11 @@ def load(uow: UnitOfWork) -> list[DemoUser]:
         if auth.find_user(uow, username=person.username) is not None:
             continue
         user = auth.create_user(
-            uow, username=person.username, display_name=person.display_name,
-            password=DEMO_PASSWORD, language=person.language,
+            uow,
+            username=person.username,
+            display_name=person.display_name,
+            password=DEMO_PASSWORD,
+            language=person.language,
         )
         site_id = site_ids[person.site_code] if person.site_code else None
         auth.grant_role(uow, user_id=user.id, role=person.role, site_id=site_id, reason="demo data")

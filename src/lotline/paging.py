@@ -12,7 +12,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from lotline.domain.errors import InvalidInput, N_
+from lotline.domain.errors import N_, InvalidInput
 
 T = TypeVar("T")
 

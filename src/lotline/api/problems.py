@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from lotline.domain.errors import ErrorKind, LotlineError, N_
+from lotline.domain.errors import N_, ErrorKind, LotlineError
 from lotline.i18n import gettext_for
 
 log = logging.getLogger(__name__)
@@ -89,8 +89,13 @@ def lotline_error_response(request: Request, error: LotlineError) -> JSONRespons
         minutes = error.params.get("minutes")
         headers = {"Retry-After": str(int(minutes) * 60 if isinstance(minutes, int) else 60)}
     return problem(
-        request, status=status, code=error.code, title=_(TITLES[error.kind]),
-        detail=error.render(_), field=error.field, headers=headers,
+        request,
+        status=status,
+        code=error.code,
+        title=_(TITLES[error.kind]),
+        detail=error.render(_),
+        field=error.field,
+        headers=headers,
     )
 
 
@@ -112,25 +117,47 @@ def validation_response(request: Request, exc: RequestValidationError) -> JSONRe
         errors.append({"field": field, "code": f"validation.{kind}", "detail": message})
     first = errors[0] if errors else {"field": "body", "code": "validation.invalid", "detail": ""}
     return problem(
-        request, status=422, code="validation_error", title=_(TITLES[ErrorKind.INVALID]),
-        detail=first["detail"] or _("The request is not valid."), field=first["field"], errors=errors,
+        request,
+        status=422,
+        code="validation_error",
+        title=_(TITLES[ErrorKind.INVALID]),
+        detail=first["detail"] or _("The request is not valid."),
+        field=first["field"],
+        errors=errors,
     )
 
 
 def http_error_response(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     _ = gettext_for(request_language(request))
-    codes = {404: ("http.not_found", N_("Not found"), N_("There is nothing at this address.")),
-             405: ("http.method_not_allowed", N_("Method not allowed"), N_("This address does not accept that method."))}
-    code, title, detail = codes.get(exc.status_code, (f"http.{exc.status_code}", N_("Request failed"), str(exc.detail)))
-    return problem(request, status=exc.status_code, code=code, title=_(title), detail=_(detail),
-                   headers=dict(exc.headers) if exc.headers else None)
+    codes = {
+        404: ("http.not_found", N_("Not found"), N_("There is nothing at this address.")),
+        405: (
+            "http.method_not_allowed",
+            N_("Method not allowed"),
+            N_("This address does not accept that method."),
+        ),
+    }
+    code, title, detail = codes.get(
+        exc.status_code, (f"http.{exc.status_code}", N_("Request failed"), str(exc.detail))
+    )
+    return problem(
+        request,
+        status=exc.status_code,
+        code=code,
+        title=_(title),
+        detail=_(detail),
+        headers=dict(exc.headers) if exc.headers else None,
+    )
 
 
 def unexpected_response(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     _ = gettext_for(request_language(request))
     return problem(
-        request, status=500, code="internal_error", title=_("Internal error"),
+        request,
+        status=500,
+        code="internal_error",
+        title=_("Internal error"),
         detail=_("Something went wrong on our side. Nothing was written; quote the request id to support."),
     )
 

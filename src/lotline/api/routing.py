@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from lotline.api.deps import SAFE_METHODS, Authenticated, Public, Requires, get_uow, resolve_principal
-from lotline.domain.errors import IdempotencyKeyReused, InvalidInput, N_
+from lotline.domain.errors import N_, IdempotencyKeyReused, InvalidInput
 from lotline.models.idempotency import IdempotencyRecord
 from lotline.uow import UnitOfWork
 
@@ -70,7 +70,9 @@ async def idempotency_guard(request: Request, uow: UnitOfWork = Depends(get_uow)
     if not key.strip() or len(key) > MAX_KEY_LENGTH:
         raise InvalidInput(
             N_("The Idempotency-Key must have 1 to {max_length} characters."),
-            field=IDEMPOTENCY_HEADER, code="idempotency.bad_key", max_length=MAX_KEY_LENGTH,
+            field=IDEMPOTENCY_HEADER,
+            code="idempotency.bad_key",
+            max_length=MAX_KEY_LENGTH,
         )
     body = await request.body()
     digest = hashlib.sha256()
@@ -120,9 +122,7 @@ class LotlineRoute(APIRoute):
         methods = {m.upper() for m in (kwargs.get("methods") or ["GET"])}
         self.permission = _declared_permission(endpoint, dependencies)
         if self.permission is None:
-            raise TypeError(
-                f"route {path} declares no permission: add requires(Permission.X) or public()"
-            )
+            raise TypeError(f"route {path} declares no permission: add requires(Permission.X) or public()")
         if methods - SAFE_METHODS:
             dependencies.append(Depends(idempotency_guard))
         extra = dict(kwargs.pop("openapi_extra", None) or {})
@@ -166,10 +166,16 @@ def _store_idempotent(request: Request, response: Response) -> None:
     scope, key, request_hash = pending
     now = uow.now()
     row = IdempotencyRecord(
-        principal=scope, idempotency_key=key, method=request.method, path=request.url.path,
-        request_hash=request_hash, status_code=response.status_code,
-        content_type=response.headers.get("content-type"), response_body=bytes(response.body),
-        created_at=now, expires_at=now + timedelta(hours=uow.settings.idempotency_hours),
+        principal=scope,
+        idempotency_key=key,
+        method=request.method,
+        path=request.url.path,
+        request_hash=request_hash,
+        status_code=response.status_code,
+        content_type=response.headers.get("content-type"),
+        response_body=bytes(response.body),
+        created_at=now,
+        expires_at=now + timedelta(hours=uow.settings.idempotency_hours),
     )
     try:
         with uow.session.begin_nested():

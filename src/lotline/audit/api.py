@@ -32,8 +32,13 @@ def _criteria(
 ) -> queries.AuditFilter:
     sites = principal.site_ids_with(Permission.AUDIT_READ)
     return queries.AuditFilter(
-        entity_type=entity_type, entity_id=entity_id, actor_id=actor_id, action=action,
-        site_ids=frozenset(sites) if sites is not None else None, since=since, until=until,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        actor_id=actor_id,
+        action=action,
+        site_ids=frozenset(sites) if sites is not None else None,
+        since=since,
+        until=until,
     )
 
 
@@ -80,9 +85,13 @@ def export_records(
 
 
 @router.get("/head", response_model=HeadRead)
-def chain_head(principal: Principal = requires(Permission.AUDIT_READ), uow: UnitOfWork = Depends(get_uow)) -> HeadRead:
+def chain_head(
+    principal: Principal = requires(Permission.AUDIT_READ), uow: UnitOfWork = Depends(get_uow)
+) -> HeadRead:
     """The newest link: record it outside lotline to detect a truncated tail later."""
-    head = uow.session.execute(select(AuditSeal.seq, AuditSeal.link).order_by(AuditSeal.seq.desc()).limit(1)).first()
+    head = uow.session.execute(
+        select(AuditSeal.seq, AuditSeal.link).order_by(AuditSeal.seq.desc()).limit(1)
+    ).first()
     return HeadRead(seq=head.seq, link=head.link) if head else HeadRead(seq=0, link=GENESIS_LINK)
 
 
@@ -97,7 +106,10 @@ def verify(
     expect = (expect_seq, expect_link) if expect_seq is not None and expect_link else None
     report = verify_chain(uow, expect_head=expect)
     return VerifyRead(
-        ok=report.ok, links=report.links, pending=report.pending,
-        head_seq=report.head_seq, head_link=report.head_link,
+        ok=report.ok,
+        links=report.links,
+        pending=report.pending,
+        head_seq=report.head_seq,
+        head_link=report.head_link,
         breaks=[ChainBreakRead(problem=b.problem, record_id=b.record_id, seq=b.seq) for b in report.breaks],
     )

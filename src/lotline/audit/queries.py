@@ -16,8 +16,21 @@ from lotline.paging import Page, keyset_page
 from lotline.uow import UnitOfWork
 
 CSV_COLUMNS = [
-    "id", "occurred_at", "actor_kind", "actor_id", "actor_name", "token_id", "site_id",
-    "action", "entity_type", "entity_id", "changes", "reason", "request_id", "seq", "link",
+    "id",
+    "occurred_at",
+    "actor_kind",
+    "actor_id",
+    "actor_name",
+    "token_id",
+    "site_id",
+    "action",
+    "entity_type",
+    "entity_id",
+    "changes",
+    "reason",
+    "request_id",
+    "seq",
+    "link",
 ]
 
 
@@ -50,11 +63,17 @@ def _filtered(query: Select[Any], criteria: AuditFilter) -> Select[Any]:
     return query
 
 
-def list_records(uow: UnitOfWork, *, criteria: AuditFilter, cursor: str | None, limit: int) -> Page[AuditRecord]:
+def list_records(
+    uow: UnitOfWork, *, criteria: AuditFilter, cursor: str | None, limit: int
+) -> Page[AuditRecord]:
     """Audit records matching ``criteria``, newest first."""
     return keyset_page(
-        uow.session, _filtered(select(AuditRecord), criteria), AuditRecord.id,
-        cursor=cursor, limit=limit, newest_first=True,
+        uow.session,
+        _filtered(select(AuditRecord), criteria),
+        AuditRecord.id,
+        cursor=cursor,
+        limit=limit,
+        newest_first=True,
     )
 
 
@@ -71,11 +90,25 @@ def export_csv(uow: UnitOfWork, *, criteria: AuditFilter) -> Iterator[str]:
     writer.writerow(CSV_COLUMNS)
     yield _drain(buffer)
     for row, seq, link in uow.session.execute(query.execution_options(yield_per=1000)):
-        writer.writerow([
-            row.id, row.occurred_at.isoformat(), row.actor_kind, row.actor_id, row.actor_name,
-            row.token_id, row.site_id, row.action, row.entity_type, row.entity_id, row.changes,
-            row.reason or "", row.request_id or "", seq if seq is not None else "", link or "",
-        ])
+        writer.writerow(
+            [
+                row.id,
+                row.occurred_at.isoformat(),
+                row.actor_kind,
+                row.actor_id,
+                row.actor_name,
+                row.token_id,
+                row.site_id,
+                row.action,
+                row.entity_type,
+                row.entity_id,
+                row.changes,
+                row.reason or "",
+                row.request_id or "",
+                seq if seq is not None else "",
+                link or "",
+            ]
+        )
         yield _drain(buffer)
 
 

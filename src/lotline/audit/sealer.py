@@ -98,13 +98,9 @@ def seal_pending(db: Database, *, batch_size: int = 1000) -> SealOutcome:
                     continue
                 seq, prev = seq + 1, link
                 link = chain_link(key, prev, seq, row.mac)
-                session.add(
-                    AuditSeal(seq=seq, record_id=row.id, prev_link=prev, link=link, sealed_at=now)
-                )
+                session.add(AuditSeal(seq=seq, record_id=row.id, prev_link=prev, link=link, sealed_at=now))
                 outcome.sealed += 1
-            session.execute(
-                delete(AuditPending).where(AuditPending.record_id.in_([row.id for row in batch]))
-            )
+            session.execute(delete(AuditPending).where(AuditPending.record_id.in_([row.id for row in batch])))
 
 
 class BackgroundSealer:
@@ -142,7 +138,7 @@ class BackgroundSealer:
             self._wake.clear()
             try:
                 seal_pending(self.db)
-            except Exception:  # noqa: BLE001 - the sealer must outlive a failed round
+            except Exception:
                 log.exception("audit sealing failed; retrying")
 
 

@@ -7,14 +7,17 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
+from typing import Any
 
 from sqlalchemy import inspect
+from sqlalchemy.orm import Mapper
 
 from lotline.audit import sealer
 from lotline.domain.audit_chain import RecordContent, canonical_json, diff, fields_needing_reason, record_mac
 from lotline.domain.errors import ReasonRequired
 from lotline.models.audit import AuditPending, AuditRecord
 from lotline.uow import UnitOfWork
+
 
 def plain(value: object) -> object:
     """A JSON-safe form of a column value, stable across backends."""
@@ -33,9 +36,11 @@ def plain(value: object) -> object:
     return value
 
 
-def snapshot(entity: object, fields: Iterable[str] | None = None, *, exclude: Iterable[str] = ()) -> dict[str, object]:
+def snapshot(
+    entity: object, fields: Iterable[str] | None = None, *, exclude: Iterable[str] = ()
+) -> dict[str, object]:
     """The current values of an ORM object's columns (or of ``fields``), JSON-safe."""
-    mapper = inspect(type(entity))
+    mapper: Mapper[Any] = inspect(type(entity), raiseerr=True)
     names = list(fields) if fields is not None else [c.key for c in mapper.column_attrs]
     skipped = set(exclude)
     return {name: plain(getattr(entity, name)) for name in names if name not in skipped}
@@ -92,14 +97,25 @@ def record(
 
 
 def record_created(
-    uow: UnitOfWork, *, entity_type: str, entity: object, entity_id: object, site_id: int | None = None,
-    exclude: Iterable[str] = (), reason: str | None = None,
+    uow: UnitOfWork,
+    *,
+    entity_type: str,
+    entity: object,
+    entity_id: object,
+    site_id: int | None = None,
+    exclude: Iterable[str] = (),
+    reason: str | None = None,
 ) -> AuditRecord:
     """Audit a new entity: every field from None to its value."""
     after = snapshot(entity, exclude=exclude)
     return record(
-        uow, action="create", entity_type=entity_type, entity_id=entity_id,
-        changes=diff({}, after), site_id=site_id, reason=reason,
+        uow,
+        action="create",
+        entity_type=entity_type,
+        entity_id=entity_id,
+        changes=diff({}, after),
+        site_id=site_id,
+        reason=reason,
     )
 
 
@@ -123,8 +139,13 @@ def record_changed(
         return None
     require_reason(uow, entity_type=entity_type, changed=set(changes), reason=reason)
     return record(
-        uow, action=action, entity_type=entity_type, entity_id=entity_id,
-        changes=changes, site_id=site_id, reason=reason,
+        uow,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        changes=changes,
+        site_id=site_id,
+        reason=reason,
     )
 
 

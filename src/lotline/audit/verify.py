@@ -42,6 +42,33 @@ class VerifyReport:
         return not self.breaks
 
 
+def _link_problems(
+    key: bytes, seal: AuditSeal, row: AuditRecord | None, expected_seq: int, prev_link: str
+) -> list[str]:
+    """What is wrong with one link of the chain and the record it seals."""
+    problems = []
+    if seal.seq != expected_seq:
+        problems.append(f"links {expected_seq}..{seal.seq - 1} are missing (deleted)")
+    if seal.prev_link != prev_link:
+        problems.append("the link does not follow the one before it")
+    if row is None:
+        problems.append("the sealed record is missing (deleted)")
+    elif not same_digest(record_mac(key, content_of(row)), row.mac):
+        problems.append("the record's content was changed after it was written")
+    elif not same_digest(chain_link(key, seal.prev_link, seal.seq, row.mac), seal.link):
+        problems.append("the link's HMAC does not verify")
+    return problems
+
+
+def _unsealed_problem(key: bytes, row: AuditRecord, pending: bool) -> str | None:
+    """What is wrong with a record outside the chain (None: it is waiting to be sealed)."""
+    if not same_digest(record_mac(key, content_of(row)), row.mac):
+        return "the record was not written by lotline (MAC fails) and is not sealed"
+    if not pending:
+        return "the record is outside the chain and not waiting to be sealed"
+    return None
+
+
 def verify_chain(
     uow: UnitOfWork, *, expect_head: tuple[int, str] | None = None, max_breaks: int = 100
 ) -> VerifyReport:
@@ -50,10 +77,6 @@ def verify_chain(
     session = uow.session
     report = VerifyReport()
     expected_seq, prev_link = 0, GENESIS_LINK
-
-    def broken(problem: str, record_id: int | None, seq: int | None) -> bool:
-        report.breaks.append(ChainBreak(problem, record_id, seq))
-        return len(report.breaks) >= max_breaks
 
     rows = session.execute(
         select(AuditSeal, AuditRecord)
@@ -64,31 +87,20 @@ def verify_chain(
     for seal, row in rows:
         expected_seq += 1
         report.links += 1
-        if seal.seq != expected_seq:
-            if broken(f"links {expected_seq}..{seal.seq - 1} are missing (deleted)", seal.record_id, seal.seq):
-                return report
-            expected_seq = seal.seq
-        if seal.prev_link != prev_link:
-            if broken("the link does not follow the one before it", seal.record_id, seal.seq):
-                return report
-        if row is None:
-            if broken("the sealed record is missing (deleted)", seal.record_id, seal.seq):
-                return report
-        elif not same_digest(record_mac(key, content_of(row)), row.mac):
-            if broken("the record's content was changed after it was written", row.id, seal.seq):
-                return report
-        elif not same_digest(chain_link(key, seal.prev_link, seal.seq, row.mac), seal.link):
-            if broken("the link's HMAC does not verify", row.id, seal.seq):
-                return report
-        prev_link = seal.link
+        for problem in _link_problems(key, seal, row, expected_seq, prev_link):
+            report.breaks.append(ChainBreak(problem, seal.record_id, seal.seq))
+        if len(report.breaks) >= max_breaks:
+            rows.close()
+            return report
+        expected_seq, prev_link = seal.seq, seal.link
         report.head_seq, report.head_link = seal.seq, seal.link
-    rows.close()
 
     if expect_head is not None:
         seq, link = expect_head
         anchored = session.execute(select(AuditSeal.link).where(AuditSeal.seq == seq)).scalar()
         if anchored is None or not same_digest(anchored, link):
-            broken(f"the anchored head (link {seq}) is not in the chain: links were removed", None, seq)
+            problem = f"the anchored head (link {seq}) is not in the chain: links were removed"
+            report.breaks.append(ChainBreak(problem, None, seq))
 
     unsealed = session.execute(
         select(AuditRecord, AuditPending.record_id)
@@ -97,13 +109,11 @@ def verify_chain(
         .order_by(AuditRecord.id)
     )
     for row, pending_id in unsealed:
-        if not same_digest(record_mac(key, content_of(row)), row.mac):
-            if broken("the record was not written by lotline (MAC fails) and is not sealed", row.id, None):
-                return report
-        elif pending_id is None:
-            if broken("the record is outside the chain and not waiting to be sealed", row.id, None):
-                return report
-        else:
+        outside = _unsealed_problem(key, row, pending_id is not None)
+        if outside is None:
             report.pending += 1
+            continue
+        report.breaks.append(ChainBreak(outside, row.id, None))
+        if len(report.breaks) >= max_breaks:
+            break
     return report
-

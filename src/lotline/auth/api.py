@@ -36,8 +36,13 @@ def client_ip(request: Request) -> str | None:
 def set_session_cookie(request: Request, response: Response, secret: str, max_age: int) -> None:
     """The session cookie: HttpOnly, SameSite=Lax, Secure when configured."""
     response.set_cookie(
-        SESSION_COOKIE, secret, max_age=max_age, httponly=True, samesite="lax",
-        secure=request.app.state.settings.cookie_secure, path="/",
+        SESSION_COOKIE,
+        secret,
+        max_age=max_age,
+        httponly=True,
+        samesite="lax",
+        secure=request.app.state.settings.cookie_secure,
+        path="/",
     )
 
 
@@ -51,13 +56,18 @@ def sign_in(uow: UnitOfWork, *, username: str, password: str, ip: str | None) ->
     uow.actor = Actor(kind="user", user_id=user.id, name=user.display_name)
     secret, session = service.start_session(uow, user=user, client_ip=ip)
     return secret, SessionRead(
-        user_id=user.id, username=user.username, display_name=user.display_name,
-        csrf_token=session.csrf_token, expires_at=session.expires_at,
+        user_id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        csrf_token=session.csrf_token,
+        expires_at=session.expires_at,
     )
 
 
 @router.post("/auth/session", response_model=SessionRead, dependencies=[public()])
-def login(body: LoginRequest, request: Request, response: Response, uow: UnitOfWork = Depends(get_uow)) -> SessionRead:
+def login(
+    body: LoginRequest, request: Request, response: Response, uow: UnitOfWork = Depends(get_uow)
+) -> SessionRead:
     """Sign in with user name and password; sets the session cookie."""
     secret, session = sign_in(uow, username=body.username, password=body.password, ip=client_ip(request))
     set_session_cookie(request, response, secret, uow.settings.session_hours * 3600)
@@ -66,7 +76,10 @@ def login(body: LoginRequest, request: Request, response: Response, uow: UnitOfW
 
 @router.delete("/auth/session", status_code=204)
 def logout(
-    request: Request, response: Response, principal: Principal = authenticated(), uow: UnitOfWork = Depends(get_uow)
+    request: Request,
+    response: Response,
+    principal: Principal = authenticated(),
+    uow: UnitOfWork = Depends(get_uow),
 ) -> Response:
     """End the current web session."""
     secret = request.cookies.get(SESSION_COOKIE)
@@ -92,19 +105,28 @@ def list_users(
 ) -> PageOut[UserRead]:
     """Users and their grants."""
     page = service.list_users(uow, cursor=cursor, limit=limit)
-    return PageOut[UserRead](items=[UserRead.model_validate(u) for u in page.items], next_cursor=page.next_cursor)
+    return PageOut[UserRead](
+        items=[UserRead.model_validate(u) for u in page.items], next_cursor=page.next_cursor
+    )
 
 
 @router.post("/users", response_model=UserRead, status_code=201)
 def create_user(
-    body: UserCreate, principal: Principal = requires(Permission.USER_WRITE), uow: UnitOfWork = Depends(get_uow)
+    body: UserCreate,
+    principal: Principal = requires(Permission.USER_WRITE),
+    uow: UnitOfWork = Depends(get_uow),
 ) -> UserRead:
     """Create a user (grant roles separately)."""
     if body.time_zone:
         check_time_zone(body.time_zone)
     user = service.create_user(
-        uow, username=body.username, display_name=body.display_name, password=body.password,
-        email=body.email, language=body.language, time_zone=body.time_zone,
+        uow,
+        username=body.username,
+        display_name=body.display_name,
+        password=body.password,
+        email=body.email,
+        language=body.language,
+        time_zone=body.time_zone,
     )
     return UserRead.model_validate(service.get_user(uow, user_id=user.id))
 
@@ -171,13 +193,19 @@ def list_tokens(
     """Your tokens (``all_users`` with user.read: everyone's). Secrets are never shown."""
     if all_users and not principal.can(Permission.USER_READ):
         raise PermissionDenied(permission=Permission.USER_READ.value, field="all_users")
-    page = service.list_tokens(uow, user_id=None if all_users else principal.user_id, cursor=cursor, limit=limit)
-    return PageOut[TokenRead](items=[TokenRead.model_validate(t) for t in page.items], next_cursor=page.next_cursor)
+    page = service.list_tokens(
+        uow, user_id=None if all_users else principal.user_id, cursor=cursor, limit=limit
+    )
+    return PageOut[TokenRead](
+        items=[TokenRead.model_validate(t) for t in page.items], next_cursor=page.next_cursor
+    )
 
 
 @router.post("/tokens", response_model=TokenIssued, status_code=201)
 def create_token(
-    body: TokenCreate, principal: Principal = requires(Permission.TOKEN_WRITE), uow: UnitOfWork = Depends(get_uow)
+    body: TokenCreate,
+    principal: Principal = requires(Permission.TOKEN_WRITE),
+    uow: UnitOfWork = Depends(get_uow),
 ) -> TokenIssued:
     """Issue an API token (its secret is in this response only)."""
     owner = body.user_id if body.user_id is not None else principal.user_id

@@ -5,7 +5,7 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from lotline.domain.errors import InvalidInput, N_
+from lotline.domain.errors import N_, InvalidInput
 
 _hasher = PasswordHasher()
 

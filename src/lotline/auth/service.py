@@ -12,12 +12,12 @@ from sqlalchemy.orm import selectinload
 from lotline.audit.service import record, record_changed, record_created, require_reason, snapshot
 from lotline.auth.passwords import hash_password, verify_password
 from lotline.domain.errors import (
+    N_,
     AlreadyExists,
     AuthenticationFailed,
     AuthenticationRequired,
     InvalidInput,
     LoginThrottled,
-    N_,
     NotFound,
     PermissionDenied,
 )
@@ -125,16 +125,27 @@ def update_user(
     if audited is not None:
         if not user.active:
             revoke_sessions(uow, user_id=user.id)
-        emit(uow, events.USER_UPDATED, subject_type="user", subject_id=user.id, payload={"fields": sorted(after)})
+        emit(
+            uow,
+            events.USER_UPDATED,
+            subject_type="user",
+            subject_id=user.id,
+            payload={"fields": sorted(after)},
+        )
     return user
 
 
-def grant_role(uow: UnitOfWork, *, user_id: int, role: str, site_id: int | None, reason: str | None = None) -> RoleGrant:
+def grant_role(
+    uow: UnitOfWork, *, user_id: int, role: str, site_id: int | None, reason: str | None = None
+) -> RoleGrant:
     """Give ``user_id`` the role ``role`` at ``site_id`` (None: every site)."""
     if not is_role(role):
         raise InvalidInput(
-            N_("Unknown role {role}; choose one of {roles}."), field="role",
-            code="auth.unknown_role", role=role, roles=", ".join(ROLES),
+            N_("Unknown role {role}; choose one of {roles}."),
+            field="role",
+            code="auth.unknown_role",
+            role=role,
+            roles=", ".join(ROLES),
         )
     user = get_user(uow, user_id=user_id)
     if site_id is not None and uow.session.get(Site, site_id) is None:
@@ -148,11 +159,22 @@ def grant_role(uow: UnitOfWork, *, user_id: int, role: str, site_id: int | None,
     uow.session.add(grant)
     uow.session.flush()
     record(
-        uow, action="grant", entity_type="role_grant", entity_id=grant.id, site_id=site_id,
-        changes={"user_id": [None, user.id], "role": [None, role], "site_id": [None, site_id]}, reason=reason,
+        uow,
+        action="grant",
+        entity_type="role_grant",
+        entity_id=grant.id,
+        site_id=site_id,
+        changes={"user_id": [None, user.id], "role": [None, role], "site_id": [None, site_id]},
+        reason=reason,
     )
-    emit(uow, events.ROLE_GRANTED, subject_type="user", subject_id=user.id, site_id=site_id,
-         payload={"role": role, "site_id": site_id})
+    emit(
+        uow,
+        events.ROLE_GRANTED,
+        subject_type="user",
+        subject_id=user.id,
+        site_id=site_id,
+        payload={"role": role, "site_id": site_id},
+    )
     return grant
 
 
@@ -163,10 +185,23 @@ def revoke_role(uow: UnitOfWork, *, grant_id: int, reason: str | None) -> None:
         raise NotFound(entity="role grant", key=grant_id, field="grant_id")
     changes = {"user_id": [grant.user_id, None], "role": [grant.role, None], "site_id": [grant.site_id, None]}
     require_reason(uow, entity_type="role_grant", changed={"role"}, reason=reason)
-    record(uow, action="revoke", entity_type="role_grant", entity_id=grant.id, site_id=grant.site_id,
-           changes=changes, reason=reason)
-    emit(uow, events.ROLE_REVOKED, subject_type="user", subject_id=grant.user_id, site_id=grant.site_id,
-         payload={"role": grant.role, "site_id": grant.site_id})
+    record(
+        uow,
+        action="revoke",
+        entity_type="role_grant",
+        entity_id=grant.id,
+        site_id=grant.site_id,
+        changes=changes,
+        reason=reason,
+    )
+    emit(
+        uow,
+        events.ROLE_REVOKED,
+        subject_type="user",
+        subject_id=grant.user_id,
+        site_id=grant.site_id,
+        payload={"role": grant.role, "site_id": grant.site_id},
+    )
     uow.session.delete(grant)
     uow.session.flush()
 
@@ -190,12 +225,15 @@ def principal_for(user: User, *, token: ApiToken | None = None) -> Principal:
 def _recent_failures(uow: UnitOfWork, *, username: str, client_ip: str | None) -> int:
     since = uow.now() - timedelta(minutes=uow.settings.login_window_minutes)
     by_user = select(func.count()).where(
-        LoginAttempt.username == username, LoginAttempt.succeeded.is_(False), LoginAttempt.attempted_at >= since
+        LoginAttempt.username == username,
+        LoginAttempt.succeeded.is_(False),
+        LoginAttempt.attempted_at >= since,
     )
     failures = uow.session.execute(by_user).scalar_one()
     if client_ip:
         by_ip = select(func.count()).where(
-            LoginAttempt.client_ip == client_ip, LoginAttempt.succeeded.is_(False),
+            LoginAttempt.client_ip == client_ip,
+            LoginAttempt.succeeded.is_(False),
             LoginAttempt.attempted_at >= since,
         )
         # An address gets more room than one name: several people may share a gateway.
@@ -211,21 +249,39 @@ def authenticate(uow: UnitOfWork, *, username: str, password: str, client_ip: st
     """
     settings = uow.settings
     if _recent_failures(uow, username=username, client_ip=client_ip) >= settings.login_max_failures:
-        uow.session.add(LoginAttempt(username=username[:64], client_ip=client_ip, succeeded=False,
-                                     attempted_at=uow.now()))
-        emit(uow, events.LOGIN_THROTTLED, subject_type="login", subject_id=username[:64],
-             payload={"username": username[:64], "client_ip": client_ip})
+        uow.session.add(
+            LoginAttempt(username=username[:64], client_ip=client_ip, succeeded=False, attempted_at=uow.now())
+        )
+        emit(
+            uow,
+            events.LOGIN_THROTTLED,
+            subject_type="login",
+            subject_id=username[:64],
+            payload={"username": username[:64], "client_ip": client_ip},
+        )
         uow.session.flush()
         raise LoginThrottled(minutes=settings.login_window_minutes)
     user = find_user(uow, username=username)
     valid = verify_password(user.password_hash if user else None, password)
     ok = bool(user and user.active and valid)
-    uow.session.add(LoginAttempt(username=username[:64], client_ip=client_ip, succeeded=ok, attempted_at=uow.now()))
+    uow.session.add(
+        LoginAttempt(username=username[:64], client_ip=client_ip, succeeded=ok, attempted_at=uow.now())
+    )
     if not ok or user is None:
-        record(uow, action="login_failed", entity_type="user", entity_id=user.id if user else username[:64],
-               changes={"client_ip": [None, client_ip]})
-        emit(uow, events.LOGIN_FAILED, subject_type="login", subject_id=username[:64],
-             payload={"username": username[:64], "client_ip": client_ip})
+        record(
+            uow,
+            action="login_failed",
+            entity_type="user",
+            entity_id=user.id if user else username[:64],
+            changes={"client_ip": [None, client_ip]},
+        )
+        emit(
+            uow,
+            events.LOGIN_FAILED,
+            subject_type="login",
+            subject_id=username[:64],
+            payload={"username": username[:64], "client_ip": client_ip},
+        )
         uow.session.flush()
         raise AuthenticationFailed(field="password")
     return user
@@ -236,13 +292,22 @@ def start_session(uow: UnitOfWork, *, user: User, client_ip: str | None) -> tupl
     secret = secrets.token_urlsafe(SESSION_BYTES)
     now = uow.now()
     session = UserSession(
-        session_hash=_sha256(secret), user_id=user.id, csrf_token=secrets.token_urlsafe(32),
-        created_at=now, expires_at=now + timedelta(hours=uow.settings.session_hours), client_ip=client_ip,
+        session_hash=_sha256(secret),
+        user_id=user.id,
+        csrf_token=secrets.token_urlsafe(32),
+        created_at=now,
+        expires_at=now + timedelta(hours=uow.settings.session_hours),
+        client_ip=client_ip,
     )
     uow.session.add(session)
     uow.session.flush()
-    record(uow, action="login", entity_type="user", entity_id=user.id,
-           changes={"session_id": [None, session.id], "client_ip": [None, client_ip]})
+    record(
+        uow,
+        action="login",
+        entity_type="user",
+        entity_id=user.id,
+        changes={"session_id": [None, session.id], "client_ip": [None, client_ip]},
+    )
     return secret, session
 
 
@@ -267,8 +332,13 @@ def end_session(uow: UnitOfWork, *, secret: str) -> None:
     if row is None or row.revoked_at is not None:
         return
     row.revoked_at = uow.now()
-    record(uow, action="logout", entity_type="user", entity_id=row.user_id,
-           changes={"session_id": [row.id, None]})
+    record(
+        uow,
+        action="logout",
+        entity_type="user",
+        entity_id=row.user_id,
+        changes={"session_id": [row.id, None]},
+    )
 
 
 def revoke_sessions(uow: UnitOfWork, *, user_id: int) -> None:
@@ -297,14 +367,19 @@ def create_token(
     """
     user = get_user(uow, user_id=user_id)
     if not user.active:
-        raise InvalidInput(N_("User {username} is inactive."), field="user_id", code="auth.user_inactive",
-                           username=user.username)
+        raise InvalidInput(
+            N_("User {username} is inactive."),
+            field="user_id",
+            code="auth.user_inactive",
+            username=user.username,
+        )
     allowed = {p.value for p in permissions_of(g.role for g in user.grants)}
     requested = set(scopes) if scopes is not None else allowed
     unknown = sorted(requested - {p.value for p in Permission})
     if unknown:
-        raise InvalidInput(N_("Unknown scope {scope}."), field="scopes", code="auth.unknown_scope",
-                           scope=unknown[0])
+        raise InvalidInput(
+            N_("Unknown scope {scope}."), field="scopes", code="auth.unknown_scope", scope=unknown[0]
+        )
     beyond = sorted(requested - allowed)
     if beyond:
         raise PermissionDenied(field="scopes", permission=beyond[0])
@@ -313,14 +388,24 @@ def create_token(
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = uow.now()
     token = ApiToken(
-        user_id=user.id, name=name.strip() or "token", prefix=secret[:12], token_hash=_sha256(secret),
-        scopes=sorted(requested), created_at=now, expires_at=now + timedelta(days=days),
+        user_id=user.id,
+        name=name.strip() or "token",
+        prefix=secret[:12],
+        token_hash=_sha256(secret),
+        scopes=sorted(requested),
+        created_at=now,
+        expires_at=now + timedelta(days=days),
     )
     uow.session.add(token)
     uow.session.flush()
     record_created(uow, entity_type="api_token", entity=token, entity_id=token.id, exclude=("token_hash",))
-    emit(uow, events.TOKEN_CREATED, subject_type="api_token", subject_id=token.id,
-         payload={"user_id": user.id, "name": token.name})
+    emit(
+        uow,
+        events.TOKEN_CREATED,
+        subject_type="api_token",
+        subject_id=token.id,
+        payload={"user_id": user.id, "name": token.name},
+    )
     return secret, token
 
 
@@ -344,10 +429,20 @@ def revoke_token(uow: UnitOfWork, *, token_id: int) -> ApiToken:
     token = get_token(uow, token_id=token_id)
     if token.revoked_at is None:
         token.revoked_at = uow.now()
-        record(uow, action="revoke", entity_type="api_token", entity_id=token.id,
-               changes={"revoked_at": [None, token.revoked_at.isoformat()]})
-        emit(uow, events.TOKEN_REVOKED, subject_type="api_token", subject_id=token.id,
-             payload={"user_id": token.user_id})
+        record(
+            uow,
+            action="revoke",
+            entity_type="api_token",
+            entity_id=token.id,
+            changes={"revoked_at": [None, token.revoked_at.isoformat()]},
+        )
+        emit(
+            uow,
+            events.TOKEN_REVOKED,
+            subject_type="api_token",
+            subject_id=token.id,
+            payload={"user_id": token.user_id},
+        )
     return token
 
 

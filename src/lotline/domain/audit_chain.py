@@ -94,8 +94,6 @@ def diff(before: Mapping[str, object], after: Mapping[str, object]) -> dict[str,
     return changed
 
 
-def fields_needing_reason(
-    entity_type: str, changed_fields: set[str], configured: set[str]
-) -> list[str]:
+def fields_needing_reason(entity_type: str, changed_fields: set[str], configured: set[str]) -> list[str]:
     """The changed fields of ``entity_type`` that the configuration marks GMP-relevant."""
     return sorted(f for f in changed_fields if f"{entity_type}.{f}" in configured)

@@ -15,7 +15,7 @@ from typing import ClassVar
 Translate = Callable[[str], str]
 
 
-def N_(message: str) -> str:
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention
     """Marks a msgid for extraction without translating it here."""
     return message
 

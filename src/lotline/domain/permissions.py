@@ -62,8 +62,7 @@ ROLES: dict[str, frozenset[Permission]] = {
     "warehouse": _READ - {Permission.AUDIT_READ, Permission.USER_READ}
     | {Permission.LOT_WRITE, Permission.STOCK_MOVE, Permission.TOKEN_WRITE},
     "viewer": _READ - {Permission.USER_READ},
-    "integration": _READ
-    - {Permission.USER_READ}
+    "integration": _READ - {Permission.USER_READ}
     | {
         Permission.LOT_WRITE,
         Permission.STOCK_MOVE,

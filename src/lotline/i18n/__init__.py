@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -21,7 +21,7 @@ DOMAIN = "messages"
 LANGUAGES = ("zh_CN", "en")
 
 
-@lru_cache(maxsize=None)
+@cache
 def translations(language: str) -> NullTranslations:
     """The catalog for ``language`` (``zh_CN`` or ``en``), compiled in memory."""
     po_path = CATALOG_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"

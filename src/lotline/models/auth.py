@@ -43,9 +43,7 @@ class RoleGrant(Base):
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
 
-    user: Mapped[User] = relationship(
-        back_populates="grants", lazy="raise", foreign_keys=[user_id]
-    )
+    user: Mapped[User] = relationship(back_populates="grants", lazy="raise", foreign_keys=[user_id])
 
 
 class ApiToken(Base):

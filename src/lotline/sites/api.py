@@ -27,7 +27,9 @@ def list_sites(
     """Sites the caller may read."""
     visible = principal.site_ids_with(Permission.SITE_READ)
     page = service.list_sites(uow, site_ids=visible, cursor=cursor, limit=limit, active=active)
-    return PageOut[SiteRead](items=[SiteRead.model_validate(s) for s in page.items], next_cursor=page.next_cursor)
+    return PageOut[SiteRead](
+        items=[SiteRead.model_validate(s) for s in page.items], next_cursor=page.next_cursor
+    )
 
 
 @router.post("", response_model=SiteRead, status_code=201)
@@ -37,7 +39,9 @@ def create_site(
     uow: UnitOfWork = Depends(get_uow),
 ) -> SiteRead:
     """Register a site."""
-    site = service.create_site(uow, code=body.code, name_zh=body.name_zh, name_en=body.name_en, time_zone=body.time_zone)
+    site = service.create_site(
+        uow, code=body.code, name_zh=body.name_zh, name_en=body.name_en, time_zone=body.time_zone
+    )
     return SiteRead.model_validate(site)
 
 

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 
 from lotline.audit.service import record_changed, record_created, snapshot
-from lotline.domain.errors import AlreadyExists, InvalidInput, N_, NotFound
+from lotline.domain.errors import N_, AlreadyExists, InvalidInput, NotFound
 from lotline.models.site import Site
 from lotline.outbox import events
 from lotline.outbox.service import emit
@@ -24,7 +24,9 @@ def check_time_zone(name: str, *, field: str = "time_zone") -> str:
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise InvalidInput(
             N_("{zone} is not a known time zone (use an IANA name such as Asia/Shanghai)."),
-            field=field, code="site.unknown_time_zone", zone=name,
+            field=field,
+            code="site.unknown_time_zone",
+            zone=name,
         ) from exc
     return name
 
@@ -55,14 +57,27 @@ def create_site(uow: UnitOfWork, *, code: str, name_zh: str, name_en: str, time_
         raise AlreadyExists(entity="site", key=code, field="code")
     now = uow.now()
     site = Site(
-        code=code, name_zh=name_zh.strip(), name_en=name_en.strip(),
-        time_zone=check_time_zone(time_zone), active=True, created_at=now, updated_at=now,
+        code=code,
+        name_zh=name_zh.strip(),
+        name_en=name_en.strip(),
+        time_zone=check_time_zone(time_zone),
+        active=True,
+        created_at=now,
+        updated_at=now,
     )
     uow.session.add(site)
     uow.session.flush()
-    record_created(uow, entity_type="site", entity=site, entity_id=site.id, site_id=site.id, exclude=AUDIT_EXCLUDE)
-    emit(uow, events.SITE_CREATED, subject_type="site", subject_id=site.id, site_id=site.id,
-         payload={"code": site.code, "time_zone": site.time_zone})
+    record_created(
+        uow, entity_type="site", entity=site, entity_id=site.id, site_id=site.id, exclude=AUDIT_EXCLUDE
+    )
+    emit(
+        uow,
+        events.SITE_CREATED,
+        subject_type="site",
+        subject_id=site.id,
+        site_id=site.id,
+        payload={"code": site.code, "time_zone": site.time_zone},
+    )
     return site
 
 
@@ -75,10 +90,17 @@ def update_site(uow: UnitOfWork, *, site_id: int, changes: dict[str, object], re
     for name, value in changes.items():
         setattr(site, name, value)
     after = snapshot(site, exclude=AUDIT_EXCLUDE)
-    audited = record_changed(uow, entity_type="site", entity_id=site.id, site_id=site.id,
-                             before=before, after=after, reason=reason)
+    audited = record_changed(
+        uow, entity_type="site", entity_id=site.id, site_id=site.id, before=before, after=after, reason=reason
+    )
     if audited is not None:
         site.updated_at = uow.now()
-        emit(uow, events.SITE_UPDATED, subject_type="site", subject_id=site.id, site_id=site.id,
-             payload={"fields": sorted(k for k in after if before.get(k) != after[k])})
+        emit(
+            uow,
+            events.SITE_UPDATED,
+            subject_type="site",
+            subject_id=site.id,
+            site_id=site.id,
+            payload={"fields": sorted(k for k in after if before.get(k) != after[k])},
+        )
     return site

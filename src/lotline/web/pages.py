@@ -38,12 +38,24 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     response = TEMPLATES.TemplateResponse(
         request,
         template,
-        {"_": gettext_for(language), "language": language, "csrf_token": csrf, "version": __version__, **context},
+        {
+            "_": gettext_for(language),
+            "language": language,
+            "csrf_token": csrf,
+            "version": __version__,
+            **context,
+        },
         status_code=status_code,
     )
     if request.cookies.get(CSRF_COOKIE) != csrf:
-        response.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="strict",
-                            secure=request.app.state.settings.cookie_secure, path="/")
+        response.set_cookie(
+            CSRF_COOKIE,
+            csrf,
+            httponly=True,
+            samesite="strict",
+            secure=request.app.state.settings.cookie_secure,
+            path="/",
+        )
     return response
 
 
@@ -88,8 +100,13 @@ async def login_submit(
 ) -> Response:
     _ = gettext_for(getattr(request.state, "language", "en"))
     if not csrf_ok(request, csrf_token):
-        return render(request, "login.html", status_code=403, username=username,
-                      error=_("The form has expired or did not come from lotline. Reload the page and try again."))
+        return render(
+            request,
+            "login.html",
+            status_code=403,
+            username=username,
+            error=_("The form has expired or did not come from lotline. Reload the page and try again."),
+        )
     ip = request.client.host if request.client else None
     db = request.app.state.db
 
