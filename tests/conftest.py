@@ -17,10 +17,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from argon2.profiles import CHEAPEST
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from lotline import migrate
+from lotline.auth import passwords
 from lotline.config import Settings
 from lotline.db import make_engine
 from lotline.uow import Database
@@ -29,6 +31,10 @@ TEST_DATABASE_URL = os.environ.get("LOTLINE_TEST_DATABASE_URL", "").strip() or N
 IN_CI = os.environ.get("CI", "").lower() == "true"
 AUDIT_KEY = "test-audit-key-kept-outside-the-database"
 _counter = itertools.count()
+
+# Password hashing at production cost would dominate the suite's run time; the hashing itself
+# is argon2-cffi's, and tests only need hashes that verify.
+passwords.use_parameters(CHEAPEST)
 
 
 def backend() -> str:

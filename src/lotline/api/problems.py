@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lotline.domain.errors import N_, ErrorKind, LotlineError
@@ -150,6 +151,21 @@ def http_error_response(request: Request, exc: StarletteHTTPException) -> JSONRe
     )
 
 
+def integrity_response(request: Request, exc: IntegrityError) -> JSONResponse:
+    """A constraint the database enforced (usually a concurrent duplicate): 409, nothing written."""
+    log.info("integrity error on %s %s: %s", request.method, request.url.path, exc.orig)
+    _ = gettext_for(request_language(request))
+    return problem(
+        request,
+        status=409,
+        code="conflict.integrity",
+        title=_(TITLES[ErrorKind.CONFLICT]),
+        detail=_(
+            "The change conflicts with data saved at the same moment. Nothing was written; reload and try again."
+        ),
+    )
+
+
 def unexpected_response(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     _ = gettext_for(request_language(request))
@@ -177,10 +193,15 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         return http_error_response(request, exc)
 
+    async def on_integrity(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, IntegrityError)
+        return integrity_response(request, exc)
+
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         return unexpected_response(request, exc)
 
     app.add_exception_handler(LotlineError, on_lotline_error)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(IntegrityError, on_integrity)
     app.add_exception_handler(Exception, on_unexpected)

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from lotline.api.deps import SAFE_METHODS, Authenticated, Public, Requires, get_uow, resolve_principal
+from lotline.db import lock_for_transaction
 from lotline.domain.errors import N_, IdempotencyKeyReused, InvalidInput
 from lotline.models.idempotency import IdempotencyRecord
 from lotline.uow import UnitOfWork
@@ -84,6 +85,8 @@ async def idempotency_guard(request: Request, uow: UnitOfWork = Depends(get_uow)
     def check() -> None:
         resolve_principal(request, uow)
         scope = _principal_scope(request)
+        # Requests sharing a key queue here until the first one commits, then see its answer.
+        lock_for_transaction(uow.session, f"idempotency:{scope}:{key}")
         stored = _lookup(uow, scope, key)
         if stored is not None and stored.expires_at <= uow.now():
             uow.session.delete(stored)

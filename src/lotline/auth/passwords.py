@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from argon2 import PasswordHasher
+from argon2 import Parameters, PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from lotline.domain.errors import N_, InvalidInput
@@ -14,6 +14,16 @@ MIN_LENGTH = 8
 # A hash of a random password: verifying against it when the user does not exist keeps
 # the response time the same, so timing does not reveal which user names exist.
 _DUMMY_HASH = _hasher.hash("lotline-no-such-user")
+
+
+def use_parameters(parameters: Parameters) -> None:
+    """Hash new passwords with ``parameters`` (the test suite uses argon2's cheapest profile).
+
+    Existing hashes keep verifying: each hash carries its own parameters.
+    """
+    global _hasher, _DUMMY_HASH
+    _hasher = PasswordHasher.from_parameters(parameters)
+    _DUMMY_HASH = _hasher.hash("lotline-no-such-user")
 
 
 def hash_password(password: str) -> str:

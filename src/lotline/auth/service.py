@@ -153,10 +153,8 @@ def grant_role(
     for existing in user.grants:
         if existing.role == role and existing.site_id == site_id:
             raise AlreadyExists(entity="role grant", key=f"{role}@{site_id or '*'}", field="role")
-    grant = RoleGrant(
-        user_id=user.id, role=role, site_id=site_id, granted_at=uow.now(), granted_by_id=uow.actor.user_id
-    )
-    uow.session.add(grant)
+    grant = RoleGrant(role=role, site_id=site_id, granted_at=uow.now(), granted_by_id=uow.actor.user_id)
+    user.grants.append(grant)  # keeps the loaded user consistent for the rest of the transaction
     uow.session.flush()
     record(
         uow,
@@ -202,7 +200,7 @@ def revoke_role(uow: UnitOfWork, *, grant_id: int, reason: str | None) -> None:
         site_id=grant.site_id,
         payload={"role": grant.role, "site_id": grant.site_id},
     )
-    uow.session.delete(grant)
+    get_user(uow, user_id=grant.user_id).grants.remove(grant)  # delete-orphan removes the row
     uow.session.flush()
 
 
@@ -374,6 +372,13 @@ def create_token(
             username=user.username,
         )
     allowed = {p.value for p in permissions_of(g.role for g in user.grants)}
+    if not allowed:
+        raise InvalidInput(
+            N_("User {username} holds no role, so a token for them could do nothing."),
+            field="user_id",
+            code="auth.no_roles",
+            username=user.username,
+        )
     requested = set(scopes) if scopes is not None else allowed
     unknown = sorted(requested - {p.value for p in Permission})
     if unknown:

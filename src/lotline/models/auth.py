@@ -26,7 +26,11 @@ class User(TimestampMixin, Base):
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
 
     grants: Mapped[list[RoleGrant]] = relationship(
-        back_populates="user", lazy="raise", order_by="RoleGrant.id", foreign_keys="RoleGrant.user_id"
+        back_populates="user",
+        lazy="raise",
+        order_by="RoleGrant.id",
+        foreign_keys="RoleGrant.user_id",
+        cascade="all, delete-orphan",
     )
 
 
