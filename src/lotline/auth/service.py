@@ -200,7 +200,8 @@ def revoke_role(uow: UnitOfWork, *, grant_id: int, reason: str | None) -> None:
         site_id=grant.site_id,
         payload={"role": grant.role, "site_id": grant.site_id},
     )
-    get_user(uow, user_id=grant.user_id).grants.remove(grant)  # delete-orphan removes the row
+    holder = get_user(uow, user_id=grant.user_id)
+    holder.grants.remove(grant)  # delete-orphan removes the row
     uow.session.flush()
 
 

@@ -26,7 +26,6 @@ class User(TimestampMixin, Base):
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
 
     grants: Mapped[list[RoleGrant]] = relationship(
-        back_populates="user",
         lazy="raise",
         order_by="RoleGrant.id",
         foreign_keys="RoleGrant.user_id",
@@ -46,8 +45,6 @@ class RoleGrant(Base):
     site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"), index=True)
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
-
-    user: Mapped[User] = relationship(back_populates="grants", lazy="raise", foreign_keys=[user_id])
 
 
 class ApiToken(Base):
