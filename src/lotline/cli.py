@@ -70,9 +70,10 @@ def reports_errors(command: F) -> F:
             return command(*args, **kwargs)
         except LotlineError as error:
             _ = gettext_for(settings().default_language)
+            label = _("Error")
             field = f" ({error.field})" if error.field else ""
             message = escape(f"{error.render(_)} [{error.code}]")
-            errors.print(f"[red]{escape(_('Error'))}{escape(field)}:[/red] {message}", highlight=False)
+            errors.print(f"[red]{escape(label + field)}:[/red] {message}", highlight=False)
             raise typer.Exit(code=1) from None
 
     return wrapper  # type: ignore[return-value]
@@ -159,7 +160,7 @@ def _site_id(uow: Any, code: str | None) -> int | None:
         return None
     site_id = uow.session.execute(select(Site.id).where(Site.code == code.upper())).scalar()
     if site_id is None:
-        raise NotFound(entity="site", key=code, field="site")
+        raise NotFound(entity=N_("site"), key=code, field="site")
     return int(site_id)
 
 
@@ -212,7 +213,7 @@ def user_grant(
     with db.transaction(actor=cli_actor()) as uow:
         user = service.find_user(uow, username=username)
         if user is None:
-            raise NotFound(entity="user", key=username, field="username")
+            raise NotFound(entity=N_("user"), key=username, field="username")
         service.grant_role(uow, user_id=user.id, role=role, site_id=_site_id(uow, site), reason=reason)
     _seal(db)
     console.print(f"{username}: granted {role} at {site or 'every site'}")
@@ -233,7 +234,7 @@ def token_create(
     with db.transaction(actor=cli_actor()) as uow:
         user = service.find_user(uow, username=username)
         if user is None:
-            raise NotFound(entity="user", key=username, field="user")
+            raise NotFound(entity=N_("user"), key=username, field="user")
         secret, token = service.create_token(uow, user_id=user.id, name=name, scopes=scope or None, days=days)
         expires = token.expires_at
     _seal(db)
@@ -289,10 +290,12 @@ def audit_verify(
             f"{report.pending} pending"
         )
         return
+    _ = gettext_for(settings().default_language)
     first = report.breaks[0]
-    errors.print(f"[red]audit chain BROKEN[/red] at {first.describe()}", highlight=False)
+    broken_at = _("Audit chain BROKEN at")
+    errors.print(f"[red]{escape(broken_at)}[/red] {escape(first.describe(_))}", highlight=False)
     for other in report.breaks[1:10]:
-        errors.print(f"  also: {other.describe()}", highlight=False)
+        errors.print(f"  {escape(other.describe(_))}", highlight=False)
     raise typer.Exit(code=1)
 
 

@@ -161,7 +161,7 @@ def integrity_response(request: Request, exc: IntegrityError) -> JSONResponse:
         code="conflict.integrity",
         title=_(TITLES[ErrorKind.CONFLICT]),
         detail=_(
-            "The change conflicts with data saved at the same moment. Nothing was written; reload and try again."
+            "The change conflicts with data saved at the same time. Nothing was written; reload and retry."
         ),
     )
 

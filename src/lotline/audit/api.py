@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy import select
 
 from lotline.api.deps import get_uow, requires
+from lotline.api.problems import request_language
 from lotline.api.routing import LotlineRoute
 from lotline.api.schemas import PROBLEM_RESPONSES, PageOut
 from lotline.audit import queries
@@ -15,6 +16,7 @@ from lotline.audit.schemas import AuditRecordRead, ChainBreakRead, HeadRead, Ver
 from lotline.audit.verify import verify_chain
 from lotline.domain.audit_chain import GENESIS_LINK
 from lotline.domain.permissions import Permission, Principal
+from lotline.i18n import gettext_for
 from lotline.models.audit import AuditSeal
 from lotline.uow import UnitOfWork
 
@@ -97,12 +99,14 @@ def chain_head(
 
 @router.get("/verify", response_model=VerifyRead)
 def verify(
+    request: Request,
     expect_seq: int | None = Query(default=None, description="An anchored head's seq"),
     expect_link: str | None = Query(default=None, description="An anchored head's link"),
     principal: Principal = requires(Permission.AUDIT_VERIFY),
     uow: UnitOfWork = Depends(get_uow),
 ) -> VerifyRead:
     """Walk the whole chain; ``ok`` is false when any link, record or anchor fails."""
+    _ = gettext_for(request_language(request))
     expect = (expect_seq, expect_link) if expect_seq is not None and expect_link else None
     report = verify_chain(uow, expect_head=expect)
     return VerifyRead(
@@ -111,5 +115,7 @@ def verify(
         pending=report.pending,
         head_seq=report.head_seq,
         head_link=report.head_link,
-        breaks=[ChainBreakRead(problem=b.problem, record_id=b.record_id, seq=b.seq) for b in report.breaks],
+        breaks=[
+            ChainBreakRead(problem=b.message(_), record_id=b.record_id, seq=b.seq) for b in report.breaks
+        ],
     )

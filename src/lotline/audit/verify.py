@@ -8,25 +8,36 @@ from sqlalchemy import exists, select
 
 from lotline.audit.sealer import content_of
 from lotline.domain.audit_chain import GENESIS_LINK, chain_link, record_mac, same_digest
+from lotline.domain.errors import N_, Translate
 from lotline.models.audit import AuditPending, AuditRecord, AuditSeal
 from lotline.uow import UnitOfWork
 
 
+def _identity(message: str) -> str:
+    return message
+
+
 @dataclass(frozen=True)
 class ChainBreak:
-    """One place where the trail does not verify."""
+    """One place where the trail does not verify; ``problem`` is a msgid filled from ``params``."""
 
     problem: str
     record_id: int | None
     seq: int | None
+    params: tuple[tuple[str, object], ...] = ()
 
-    def describe(self) -> str:
+    def message(self, translate: Translate = _identity) -> str:
+        """The problem in the reader's language."""
+        return translate(self.problem).format(**dict(self.params))
+
+    def describe(self, translate: Translate = _identity) -> str:
+        """Where and what, e.g. "link 7, audit record 42: the record's content was changed…"."""
         where = []
         if self.seq is not None:
-            where.append(f"link {self.seq}")
+            where.append(translate(N_("link {seq}")).format(seq=self.seq))
         if self.record_id is not None:
-            where.append(f"audit record {self.record_id}")
-        return f"{', '.join(where)}: {self.problem}"
+            where.append(translate(N_("audit record {record_id}")).format(record_id=self.record_id))
+        return f"{', '.join(where)}: {self.message(translate)}"
 
 
 @dataclass
@@ -42,30 +53,34 @@ class VerifyReport:
         return not self.breaks
 
 
-def _link_problems(
+def _link_breaks(
     key: bytes, seal: AuditSeal, row: AuditRecord | None, expected_seq: int, prev_link: str
-) -> list[str]:
+) -> list[ChainBreak]:
     """What is wrong with one link of the chain and the record it seals."""
-    problems = []
+    found = []
+
+    def broken(problem: str, **params: object) -> None:
+        found.append(ChainBreak(problem, seal.record_id, seal.seq, tuple(params.items())))
+
     if seal.seq != expected_seq:
-        problems.append(f"links {expected_seq}..{seal.seq - 1} are missing (deleted)")
+        broken(N_("links {first}..{last} are missing (deleted)"), first=expected_seq, last=seal.seq - 1)
     if seal.prev_link != prev_link:
-        problems.append("the link does not follow the one before it")
+        broken(N_("the link does not follow the one before it"))
     if row is None:
-        problems.append("the sealed record is missing (deleted)")
+        broken(N_("the sealed record is missing (deleted)"))
     elif not same_digest(record_mac(key, content_of(row)), row.mac):
-        problems.append("the record's content was changed after it was written")
+        broken(N_("the record's content was changed after it was written"))
     elif not same_digest(chain_link(key, seal.prev_link, seal.seq, row.mac), seal.link):
-        problems.append("the link's HMAC does not verify")
-    return problems
+        broken(N_("the link's HMAC does not verify"))
+    return found
 
 
 def _unsealed_problem(key: bytes, row: AuditRecord, pending: bool) -> str | None:
     """What is wrong with a record outside the chain (None: it is waiting to be sealed)."""
     if not same_digest(record_mac(key, content_of(row)), row.mac):
-        return "the record was not written by lotline (MAC fails) and is not sealed"
+        return N_("the record was not written by lotline (MAC fails) and is not sealed")
     if not pending:
-        return "the record is outside the chain and not waiting to be sealed"
+        return N_("the record is outside the chain and not waiting to be sealed")
     return None
 
 
@@ -87,8 +102,7 @@ def verify_chain(
     for seal, row in rows:
         expected_seq += 1
         report.links += 1
-        for problem in _link_problems(key, seal, row, expected_seq, prev_link):
-            report.breaks.append(ChainBreak(problem, seal.record_id, seal.seq))
+        report.breaks.extend(_link_breaks(key, seal, row, expected_seq, prev_link))
         if len(report.breaks) >= max_breaks:
             rows.close()
             return report
@@ -99,8 +113,8 @@ def verify_chain(
         seq, link = expect_head
         anchored = session.execute(select(AuditSeal.link).where(AuditSeal.seq == seq)).scalar()
         if anchored is None or not same_digest(anchored, link):
-            problem = f"the anchored head (link {seq}) is not in the chain: links were removed"
-            report.breaks.append(ChainBreak(problem, None, seq))
+            problem = N_("the anchored head (link {seq}) is not in the chain: links were removed")
+            report.breaks.append(ChainBreak(problem, None, seq, (("seq", seq),)))
 
     unsealed = session.execute(
         select(AuditRecord, AuditPending.record_id)

@@ -21,7 +21,7 @@ from lotline.auth.schemas import (
     UserRead,
     UserUpdate,
 )
-from lotline.domain.errors import AuthenticationFailed, LoginThrottled, NotFound, PermissionDenied
+from lotline.domain.errors import N_, AuthenticationFailed, LoginThrottled, NotFound, PermissionDenied
 from lotline.domain.permissions import Permission, Principal
 from lotline.sites.service import check_time_zone
 from lotline.uow import Actor, UnitOfWork
@@ -177,7 +177,7 @@ def revoke_role(
     """Withdraw a role grant (reason required)."""
     grant_ids = {g.id for g in service.get_user(uow, user_id=user_id).grants}
     if grant_id not in grant_ids:
-        raise NotFound(entity="role grant", key=grant_id, field="grant_id")
+        raise NotFound(entity=N_("role grant"), key=grant_id, field="grant_id")
     service.revoke_role(uow, grant_id=grant_id, reason=body.reason)
     return Response(status_code=204)
 
@@ -231,5 +231,5 @@ def revoke_token(
     """Revoke a token at once (yours, or anyone's with user.write)."""
     token = service.get_token(uow, token_id=token_id)
     if token.user_id != principal.user_id and not principal.can(Permission.USER_WRITE):
-        raise NotFound(entity="token", key=token_id, field="token_id")
+        raise NotFound(entity=N_("token"), key=token_id, field="token_id")
     return TokenRead.model_validate(service.revoke_token(uow, token_id=token_id))

@@ -47,7 +47,7 @@ def get_user(uow: UnitOfWork, *, user_id: int) -> User:
         select(User).options(selectinload(User.grants)).where(User.id == user_id)
     ).scalar_one_or_none()
     if user is None:
-        raise NotFound(entity="user", key=user_id, field="user_id")
+        raise NotFound(entity=N_("user"), key=user_id, field="user_id")
     return user
 
 
@@ -77,7 +77,7 @@ def create_user(
     """Create an active user with an argon2id password hash."""
     username = username.strip()
     if find_user(uow, username=username) is not None:
-        raise AlreadyExists(entity="user", key=username, field="username")
+        raise AlreadyExists(entity=N_("user"), key=username, field="username")
     now = uow.now()
     user = User(
         username=username,
@@ -149,10 +149,10 @@ def grant_role(
         )
     user = get_user(uow, user_id=user_id)
     if site_id is not None and uow.session.get(Site, site_id) is None:
-        raise NotFound(entity="site", key=site_id, field="site_id")
+        raise NotFound(entity=N_("site"), key=site_id, field="site_id")
     for existing in user.grants:
         if existing.role == role and existing.site_id == site_id:
-            raise AlreadyExists(entity="role grant", key=f"{role}@{site_id or '*'}", field="role")
+            raise AlreadyExists(entity=N_("role grant"), key=f"{role}@{site_id or '*'}", field="role")
     grant = RoleGrant(role=role, site_id=site_id, granted_at=uow.now(), granted_by_id=uow.actor.user_id)
     user.grants.append(grant)  # keeps the loaded user consistent for the rest of the transaction
     uow.session.flush()
@@ -180,7 +180,7 @@ def revoke_role(uow: UnitOfWork, *, grant_id: int, reason: str | None) -> None:
     """Withdraw a role grant; a reason is required (access control is GMP-relevant)."""
     grant = uow.session.get(RoleGrant, grant_id)
     if grant is None:
-        raise NotFound(entity="role grant", key=grant_id, field="grant_id")
+        raise NotFound(entity=N_("role grant"), key=grant_id, field="grant_id")
     changes = {"user_id": [grant.user_id, None], "role": [grant.role, None], "site_id": [grant.site_id, None]}
     require_reason(uow, entity_type="role_grant", changed={"role"}, reason=reason)
     record(
@@ -426,7 +426,7 @@ def list_tokens(uow: UnitOfWork, *, user_id: int | None, cursor: str | None, lim
 def get_token(uow: UnitOfWork, *, token_id: int) -> ApiToken:
     token = uow.session.get(ApiToken, token_id)
     if token is None:
-        raise NotFound(entity="token", key=token_id, field="token_id")
+        raise NotFound(entity=N_("token"), key=token_id, field="token_id")
     return token
 
 

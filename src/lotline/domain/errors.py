@@ -53,10 +53,18 @@ class LotlineError(Exception):
         super().__init__(self.render(lambda text: text))
 
     def render(self, translate: Translate) -> str:
-        """The message in the reader's language, placeholders filled."""
+        """The message in the reader's language, placeholders filled.
+
+        ``field`` fills ``{field}``; an ``entity`` parameter is itself a msgid (``N_("site")``)
+        and is translated too, so "site 3 was not found" reads naturally in Chinese.
+        """
         template = translate(self.msgid)
+        values: dict[str, object] = {"field": self.field, **self.params}
+        entity = values.get("entity")
+        if isinstance(entity, str):
+            values["entity"] = translate(entity)
         try:
-            return template.format(**self.params)
+            return template.format(**values)
         except (KeyError, IndexError, ValueError):
             return template
 

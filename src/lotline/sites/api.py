@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query
 from lotline.api.deps import get_uow, requires
 from lotline.api.routing import LotlineRoute
 from lotline.api.schemas import PROBLEM_RESPONSES, PageOut
-from lotline.domain.errors import NotFound
+from lotline.domain.errors import N_, NotFound
 from lotline.domain.permissions import Permission, Principal
 from lotline.sites import service
 from lotline.sites.schemas import SiteCreate, SiteRead, SiteUpdate
@@ -53,7 +53,7 @@ def get_site(
 ) -> SiteRead:
     """One site."""
     if not principal.can(Permission.SITE_READ, site_id):
-        raise NotFound(entity="site", key=site_id, field="site_id")
+        raise NotFound(entity=N_("site"), key=site_id, field="site_id")
     return SiteRead.model_validate(service.get_site(uow, site_id=site_id))
 
 
@@ -66,7 +66,7 @@ def update_site(
 ) -> SiteRead:
     """Change a site; time zone and active flag need a reason."""
     if not principal.can(Permission.SITE_WRITE, site_id):
-        raise NotFound(entity="site", key=site_id, field="site_id")
+        raise NotFound(entity=N_("site"), key=site_id, field="site_id")
     changes = body.model_dump(exclude_unset=True, exclude_none=True, exclude={"reason"})
     site = service.update_site(uow, site_id=site_id, changes=changes, reason=body.reason)
     return SiteRead.model_validate(site)

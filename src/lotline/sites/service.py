@@ -34,7 +34,7 @@ def check_time_zone(name: str, *, field: str = "time_zone") -> str:
 def get_site(uow: UnitOfWork, *, site_id: int) -> Site:
     site = uow.session.get(Site, site_id)
     if site is None:
-        raise NotFound(entity="site", key=site_id, field="site_id")
+        raise NotFound(entity=N_("site"), key=site_id, field="site_id")
     return site
 
 
@@ -54,7 +54,7 @@ def create_site(uow: UnitOfWork, *, code: str, name_zh: str, name_en: str, time_
     """Register a site; its code is unique and never changes."""
     code = code.strip().upper()
     if uow.session.execute(select(Site.id).where(Site.code == code)).first() is not None:
-        raise AlreadyExists(entity="site", key=code, field="code")
+        raise AlreadyExists(entity=N_("site"), key=code, field="code")
     now = uow.now()
     site = Site(
         code=code,
