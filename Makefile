@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export LOTLINE_DATABASE_URL ?= sqlite:///var/lotline.db
 
-.PHONY: demo test lint typecheck check bench clean
+.PHONY: demo test lint typecheck check bench i18n clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,9 @@ typecheck: $(VENV)/.dev-installed
 	$(BIN)/mypy
 
 check: lint typecheck test
+
+i18n: $(VENV)/.dev-installed
+	scripts/i18n.sh
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench audit --db sqlite --scale ci

@@ -31,6 +31,7 @@ TEST_DATABASE_URL = os.environ.get("LOTLINE_TEST_DATABASE_URL", "").strip() or N
 IN_CI = os.environ.get("CI", "").lower() == "true"
 AUDIT_KEY = "test-audit-key-kept-outside-the-database"
 _counter = itertools.count()
+pytest_plugins = ["tests.app_fixtures"]
 
 # Password hashing at production cost would dominate the suite's run time; the hashing itself
 # is argon2-cffi's, and tests only need hashes that verify.
@@ -42,7 +43,9 @@ def backend() -> str:
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    shown = make_url(TEST_DATABASE_URL).render_as_string(hide_password=True) if TEST_DATABASE_URL else "SQLite"
+    shown = (
+        make_url(TEST_DATABASE_URL).render_as_string(hide_password=True) if TEST_DATABASE_URL else "SQLite"
+    )
     return f"lotline test database: {shown}"
 
 
@@ -75,7 +78,10 @@ class DatabaseProvider:
                 with self.admin.connect() as connection:
                     connection.execute(text("SELECT 1"))
             except Exception as exc:  # noqa: BLE001
-                pytest.exit(f"PostgreSQL at {self.server.render_as_string(hide_password=True)} is unreachable: {exc}", 3)
+                pytest.exit(
+                    f"PostgreSQL at {self.server.render_as_string(hide_password=True)} is unreachable: {exc}",
+                    3,
+                )
             self.template = f"lotline_tpl_{tag}"
             self._drop(self.template)
             self._admin_sql(f'CREATE DATABASE "{self.template}"')

@@ -17,6 +17,7 @@ from lotline.domain.errors import N_, InvalidInput
 T = TypeVar("T")
 
 MAX_LIMIT = 500
+MAX_CURSOR_LENGTH = 200
 
 
 @dataclass
@@ -32,12 +33,14 @@ def encode_cursor(last_id: int) -> str:
 def decode_cursor(cursor: str) -> int:
     """The id a cursor points after; a cursor that was not made by lotline is a 4xx."""
     try:
+        if len(cursor) > MAX_CURSOR_LENGTH:  # ours are short; refuse before decoding
+            raise ValueError
         padded = cursor + "=" * (-len(cursor) % 4)
         value = json.loads(base64.urlsafe_b64decode(padded.encode()))["after"]
-        if not isinstance(value, int):
+        if type(value) is not int:  # a JSON true is a Python bool, which is an int
             raise TypeError
         return value
-    except (binascii.Error, ValueError, KeyError, TypeError) as exc:
+    except (binascii.Error, ValueError, KeyError, TypeError, RecursionError) as exc:
         raise InvalidInput(
             N_("The cursor is not valid; use the next_cursor of a previous page."),
             field="cursor",

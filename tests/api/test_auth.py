@@ -9,7 +9,7 @@ from lotline.models.audit import AuditRecord
 from lotline.models.auth import LoginAttempt
 from lotline.models.outbox import OutboxEvent
 from lotline.uow import Database
-from tests.api.conftest import PASSWORD, People
+from tests.app_fixtures import PASSWORD, People
 from tests.conftest import FakeClock
 
 
@@ -24,7 +24,8 @@ def test_signing_in_sets_an_httponly_samesite_cookie(client: TestClient, people:
     assert response.status_code == 200
     cookie = response.headers["set-cookie"].lower()
     assert "lotline_session=" in cookie
-    assert "httponly" in cookie and "samesite=lax" in cookie
+    assert "httponly" in cookie
+    assert "samesite=lax" in cookie
     assert client.get("/api/v1/me").json()["username"] == "qa"
 
 
@@ -44,7 +45,9 @@ def test_a_wrong_password_is_recorded_audited_and_answered_401(
     assert response.status_code == 401
     assert response.json()["code"] == "auth.failed"
     with db.transaction(read_only=True) as uow:
-        attempts = uow.session.execute(select(LoginAttempt).where(LoginAttempt.username == "qa")).scalars().all()
+        attempts = (
+            uow.session.execute(select(LoginAttempt).where(LoginAttempt.username == "qa")).scalars().all()
+        )
         failed_audit = uow.session.execute(
             select(func.count()).where(AuditRecord.action == "login_failed")
         ).scalar_one()
@@ -73,7 +76,9 @@ def test_repeated_failures_are_throttled_even_with_the_right_password(
     assert throttled.json()["code"] == "auth.throttled"
     assert int(throttled.headers["retry-after"]) > 0
     clock.advance(minutes=16)
-    assert client.post("/api/v1/auth/session", json={"username": "qa", "password": PASSWORD}).status_code == 200
+    assert (
+        client.post("/api/v1/auth/session", json={"username": "qa", "password": PASSWORD}).status_code == 200
+    )
 
 
 def test_logging_out_ends_the_session(client: TestClient, people: People) -> None:
@@ -98,18 +103,22 @@ def test_a_token_is_shown_once_stored_hashed_and_works_until_revoked(
         from lotline.models.auth import ApiToken
 
         stored = uow.session.get(ApiToken, issued.json()["id"])
-        assert stored is not None and secret not in (stored.token_hash, stored.prefix)
+        assert stored is not None
+        assert secret not in (stored.token_hash, stored.prefix)
     headers = {"Authorization": f"Bearer {secret}"}
     assert client.get("/api/v1/me", headers=headers).json()["username"] == "qa"
     listed = client.get("/api/v1/tokens", headers=headers).json()["items"]
     assert all("token" not in item for item in listed)
     revoked = client.post(f"/api/v1/tokens/{issued.json()['id']}/revoke", headers=headers)
-    assert revoked.status_code == 200 and revoked.json()["revoked_at"]
+    assert revoked.status_code == 200
+    assert revoked.json()["revoked_at"]
     assert client.get("/api/v1/me", headers=headers).status_code == 401
 
 
 def test_a_token_expires(client: TestClient, people: People, clock: FakeClock) -> None:
-    issued = client.post("/api/v1/tokens", json={"name": "short", "days": 1}, headers=people.bearer("qa")).json()
+    issued = client.post(
+        "/api/v1/tokens", json={"name": "short", "days": 1}, headers=people.bearer("qa")
+    ).json()
     clock.advance(days=1, seconds=1)
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {issued['token']}"}).status_code == 401
 
@@ -121,7 +130,9 @@ def test_a_token_scope_narrows_what_it_may_do(client: TestClient, people: People
     headers = {"Authorization": f"Bearer {issued['token']}"}
     assert client.get("/api/v1/sites", headers=headers).status_code == 200
     denied = client.post(
-        "/api/v1/sites", json={"code": "X1", "name_zh": "x", "name_en": "x", "time_zone": "UTC"}, headers=headers
+        "/api/v1/sites",
+        json={"code": "X1", "name_zh": "x", "name_en": "x", "time_zone": "UTC"},
+        headers=headers,
     )
     assert denied.status_code == 403
 
@@ -141,7 +152,9 @@ def test_a_deactivated_user_is_locked_out_at_once(client: TestClient, people: Pe
     assert no_reason.json()["code"] == "audit.reason_required"
     assert client.get("/api/v1/me", headers=people.bearer("qa")).status_code == 200
     deactivated = client.patch(
-        f"/api/v1/users/{people.user_ids['qa']}", json={"active": False, "reason": "left the company"}, headers=admin
+        f"/api/v1/users/{people.user_ids['qa']}",
+        json={"active": False, "reason": "left the company"},
+        headers=admin,
     )
     assert deactivated.status_code == 200
     assert client.get("/api/v1/me", headers=people.bearer("qa")).status_code == 401
@@ -164,9 +177,13 @@ def test_roles_are_granted_per_site_and_revoked_with_a_reason(
     assert grant.status_code == 201
     assert client.get(f"/api/v1/users/{user_id}", headers=admin).json()["grants"][0]["role"] == "qa"
     unknown = client.post(f"/api/v1/users/{user_id}/grants", json={"role": "superuser"}, headers=admin)
-    assert unknown.status_code == 422 and unknown.json()["field"] == "role"
-    no_reason = client.post(f"/api/v1/users/{user_id}/grants/{grant.json()['id']}/revoke", json={}, headers=admin)
-    assert no_reason.status_code == 422 and no_reason.json()["field"] == "reason"
+    assert unknown.status_code == 422
+    assert unknown.json()["field"] == "role"
+    no_reason = client.post(
+        f"/api/v1/users/{user_id}/grants/{grant.json()['id']}/revoke", json={}, headers=admin
+    )
+    assert no_reason.status_code == 422
+    assert no_reason.json()["field"] == "reason"
     revoked = client.post(
         f"/api/v1/users/{user_id}/grants/{grant.json()['id']}/revoke", json={"reason": "moved"}, headers=admin
     )

@@ -13,7 +13,7 @@ from lotline.models.idempotency import IdempotencyRecord
 from lotline.models.outbox import OutboxEvent
 from lotline.models.site import Site
 from lotline.uow import Database
-from tests.api.conftest import People
+from tests.app_fixtures import People
 from tests.conftest import FakeClock
 
 SITE = {"code": "HZ01", "name_zh": "杭州仓", "name_en": "Hangzhou DC", "time_zone": "Asia/Shanghai"}
@@ -58,7 +58,9 @@ def test_the_same_key_with_a_different_body_is_409_and_writes_nothing(
 def test_keys_belong_to_the_caller_so_two_callers_cannot_collide(
     client: TestClient, people: People, db: Database
 ) -> None:
-    first = client.post("/api/v1/sites", json=SITE, headers={**people.bearer("admin"), "Idempotency-Key": "same"})
+    first = client.post(
+        "/api/v1/sites", json=SITE, headers={**people.bearer("admin"), "Idempotency-Key": "same"}
+    )
     assert first.status_code == 201
     # Another caller using the same key is a different request, not a replay of admin's.
     second = client.post(
@@ -89,13 +91,17 @@ def test_an_expired_key_may_be_used_again(client: TestClient, people: People, cl
 @pytest.mark.parametrize("key", ["", "x" * 256])
 def test_an_unusable_key_is_refused(client: TestClient, people: People, db: Database, key: str) -> None:
     before = counts(db)
-    response = client.post("/api/v1/sites", json=SITE, headers={**people.bearer("admin"), "Idempotency-Key": key})
+    response = client.post(
+        "/api/v1/sites", json=SITE, headers={**people.bearer("admin"), "Idempotency-Key": key}
+    )
     assert response.status_code == 422
     assert response.json()["code"] == "idempotency.bad_key"
     assert counts(db) == before
 
 
-def test_concurrent_requests_with_one_key_write_once(client: TestClient, people: People, db: Database) -> None:
+def test_concurrent_requests_with_one_key_write_once(
+    client: TestClient, people: People, db: Database
+) -> None:
     headers = {**people.bearer("admin"), "Idempotency-Key": "race"}
     responses = []
 

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from lotline.domain.permissions import Permission, is_write
-from tests.api.conftest import People
+from tests.app_fixtures import People
 
 WRITE_METHODS = {"post", "put", "patch", "delete"}
 
@@ -50,7 +50,8 @@ def test_anonymous_gets_401_problem_on_every_protected_route(client: TestClient,
         assert response.status_code == 401, f"{method.upper()} {path}: {response.status_code}"
         assert response.headers["content-type"].startswith("application/problem+json")
         body = response.json()
-        assert body["code"] == "auth.required" and body["status"] == 401
+        assert body["code"] == "auth.required"
+        assert body["status"] == 401
         walked += 1
     assert walked >= 15
 

@@ -7,7 +7,7 @@ import io
 
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import People
+from tests.app_fixtures import People
 from tests.conftest import FakeClock
 
 
@@ -60,7 +60,9 @@ def test_an_unknown_field_or_time_zone_is_a_clear_422(client: TestClient, people
     )
     assert extra.status_code == 422
     assert extra.json()["errors"][0]["field"] == "colour"
-    zone = client.patch(f"/api/v1/sites/{people.site_ids['A']}", json={"time_zone": "Shanghai"}, headers=admin)
+    zone = client.patch(
+        f"/api/v1/sites/{people.site_ids['A']}", json={"time_zone": "Shanghai"}, headers=admin
+    )
     assert zone.status_code == 422
     assert zone.json()["field"] == "time_zone"
 
@@ -82,15 +84,17 @@ def test_lists_page_with_a_cursor(client: TestClient, people: People) -> None:
         )
     seen, cursor = [], None
     while True:
-        page = client.get("/api/v1/sites", params={"limit": 3, **({"cursor": cursor} if cursor else {})},
-                          headers=admin).json()
+        page = client.get(
+            "/api/v1/sites", params={"limit": 3, **({"cursor": cursor} if cursor else {})}, headers=admin
+        ).json()
         seen += [s["code"] for s in page["items"]]
         cursor = page["next_cursor"]
         if cursor is None:
             break
     assert seen == ["A", "B", "P0", "P1", "P2", "P3", "P4"]
     bad = client.get("/api/v1/sites", params={"cursor": "not-a-cursor"}, headers=admin)
-    assert bad.status_code == 422 and bad.json()["field"] == "cursor"
+    assert bad.status_code == 422
+    assert bad.json()["field"] == "cursor"
 
 
 def test_the_audit_trail_filters_by_actor_and_time_and_exports_csv(
@@ -99,13 +103,19 @@ def test_the_audit_trail_filters_by_actor_and_time_and_exports_csv(
     admin = people.bearer("admin")
     start = clock.now
     clock.advance(hours=1)
-    client.patch(f"/api/v1/sites/{people.site_ids['A']}", json={"name_en": "Site A (Songjiang)"}, headers=admin)
+    client.patch(
+        f"/api/v1/sites/{people.site_ids['A']}", json={"name_en": "Site A (Songjiang)"}, headers=admin
+    )
     mine = client.get(
         "/api/v1/audit/records",
-        params={"actor_id": people.user_ids["admin"], "since": (start.replace(hour=start.hour + 1)).isoformat()},
+        params={
+            "actor_id": people.user_ids["admin"],
+            "since": (start.replace(hour=start.hour + 1)).isoformat(),
+        },
         headers=admin,
     ).json()["items"]
-    assert len(mine) == 1 and mine[0]["changes"]["name_en"][1] == "Site A (Songjiang)"
+    assert len(mine) == 1
+    assert mine[0]["changes"]["name_en"][1] == "Site A (Songjiang)"
     exported = client.get("/api/v1/audit/records.csv", params={"entity_type": "site"}, headers=admin)
     assert exported.status_code == 200
     assert exported.headers["content-type"].startswith("text/csv")
@@ -122,7 +132,9 @@ def test_audit_reads_need_audit_permission(client: TestClient, people: People) -
 
 def test_the_verify_endpoint_reports_a_clean_chain(client: TestClient, people: People) -> None:
     report = client.get("/api/v1/audit/verify", headers=people.bearer("admin")).json()
-    assert report["ok"] is True and report["links"] > 0 and report["breaks"] == []
+    assert report["ok"] is True
+    assert report["links"] > 0
+    assert report["breaks"] == []
     assert client.get("/api/v1/audit/verify", headers=people.bearer("viewer")).status_code == 403
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from lotline.models.site import Site
 from lotline.uow import Database
-from tests.api.conftest import People
+from tests.app_fixtures import People
 
 SITE = {"code": "CF1", "name_zh": "提交失败", "name_en": "Commit fails", "time_zone": "UTC"}
 
@@ -38,7 +38,9 @@ def test_a_failing_commit_is_a_503_problem_and_nothing_is_written(
     client: TestClient, people: People, db: Database, failing_commits: None
 ) -> None:
     before = site_count(db)
-    response = client.post("/api/v1/sites", json=SITE, headers={**people.bearer("admin"), "Idempotency-Key": "cf"})
+    response = client.post(
+        "/api/v1/sites", json=SITE, headers={**people.bearer("admin"), "Idempotency-Key": "cf"}
+    )
     assert response.status_code == 503
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["code"] == "db.commit_failed"

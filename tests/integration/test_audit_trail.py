@@ -71,7 +71,9 @@ def test_editing_or_deleting_audit_rows_in_sql_is_refused(
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("table", ["audit_record", "audit_seal"])
-def test_truncating_the_audit_tables_is_refused_on_postgresql(db: Database, clock: FakeClock, table: str) -> None:
+def test_truncating_the_audit_tables_is_refused_on_postgresql(
+    db: Database, clock: FakeClock, table: str
+) -> None:
     # SQLite has no TRUNCATE; its DELETE without WHERE fires the row triggers (covered above).
     write_changes(db, clock, 1)
     seal_pending(db)
@@ -96,7 +98,9 @@ def test_a_record_edited_with_the_triggers_dropped_fails_verification_naming_it(
     drop_guards(db)
     victim = ids[1]
     with db.engine.begin() as connection:
-        connection.execute(text("UPDATE audit_record SET reason = 'nothing to see' WHERE id = :id"), {"id": victim})
+        connection.execute(
+            text("UPDATE audit_record SET reason = 'nothing to see' WHERE id = :id"), {"id": victim}
+        )
     report = verify(db)
     assert not report.ok
     assert report.breaks[0].record_id == victim
@@ -180,8 +184,13 @@ def test_a_forged_link_appended_to_the_chain_is_caught(db: Database, clock: Fake
                 "INSERT INTO audit_seal (seq, record_id, prev_link, link, sealed_at) "
                 "VALUES (:seq, :record, :prev, :link, :at)"
             ),
-            {"seq": head.seq + 1, "record": ids[0] + 10_000, "prev": head.link, "link": "f" * 64,
-             "at": clock.now.replace(tzinfo=None)},
+            {
+                "seq": head.seq + 1,
+                "record": ids[0] + 10_000,
+                "prev": head.link,
+                "link": "f" * 64,
+                "at": clock.now.replace(tzinfo=None),
+            },
         )
     report = verify(db)
     assert not report.ok
@@ -194,7 +203,9 @@ def test_a_truncated_tail_is_caught_against_an_anchored_head(db: Database, clock
     anchored = verify(db)
     drop_guards(db)
     with db.engine.begin() as connection:
-        last = connection.execute(text("SELECT seq, record_id FROM audit_seal ORDER BY seq DESC LIMIT 1")).one()
+        last = connection.execute(
+            text("SELECT seq, record_id FROM audit_seal ORDER BY seq DESC LIMIT 1")
+        ).one()
         connection.execute(text("DELETE FROM audit_seal WHERE seq = :seq"), {"seq": last.seq})
         connection.execute(text("DELETE FROM audit_record WHERE id = :id"), {"id": last.record_id})
     assert verify(db).ok  # without an anchor, a clean cut at the tail is invisible
@@ -215,7 +226,9 @@ def test_records_committed_out_of_id_order_are_all_sealed(db: Database, clock: F
             # the ordering case is exercised on PostgreSQL below.
             late.commit()
         with db.transaction(clock=clock) as uow:
-            early = record(uow, action="update", entity_type="probe", entity_id="early", changes={"x": [2, 3]})
+            early = record(
+                uow, action="update", entity_type="probe", entity_id="early", changes={"x": [2, 3]}
+            )
             early_ids.append(early.id)
         seal_pending(db)
         if db.backend != "sqlite":
@@ -224,7 +237,8 @@ def test_records_committed_out_of_id_order_are_all_sealed(db: Database, clock: F
         late.close()
     seal_pending(db)
     report = verify(db)
-    assert report.ok and report.pending == 0
+    assert report.ok
+    assert report.pending == 0
     with db.transaction(read_only=True) as uow:
         order = list(uow.session.execute(select(AuditSeal.record_id).order_by(AuditSeal.seq)).scalars())
         assert uow.session.execute(select(func.count()).select_from(AuditPending)).scalar_one() == 0

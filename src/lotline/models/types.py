@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from sqlalchemy import Dialect, Numeric, String
+from sqlalchemy import BigInteger, Dialect, Numeric
 from sqlalchemy.types import DateTime, TypeDecorator
 
 
@@ -39,31 +39,50 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 class ExactDecimal(TypeDecorator[Decimal]):
-    """A Decimal that is never a float: NUMERIC on PostgreSQL, canonical text on SQLite.
+    """An exact decimal with one precision on every backend: 12 integer digits, 6 decimals.
 
-    SQLite would store NUMERIC as a REAL; quantities summed in SQL on SQLite must therefore be
-    held as integers of a base unit or summed in Python from this text.
+    PostgreSQL stores NUMERIC(18, 6). SQLite would store NUMERIC as a REAL (TRAPS.md), so there
+    the value is kept as an INTEGER count of millionths: SUM, ORDER BY and comparisons in SQL
+    stay exact and numeric. Values the column cannot hold exactly are refused, never rounded:
+    floats, booleans, NaN/Infinity, more than 6 decimals, 12 or more integer digits.
     """
 
-    impl = Numeric(precision=28, scale=9)
+    impl = Numeric(precision=18, scale=6)
     cache_ok = True
+
+    SCALE = 6
+    LIMIT = Decimal(10) ** 12
 
     def load_dialect_impl(self, dialect: Dialect) -> Any:
         if dialect.name == "sqlite":
-            return dialect.type_descriptor(String(64))
-        return dialect.type_descriptor(Numeric(precision=28, scale=9, asdecimal=True))
+            return dialect.type_descriptor(BigInteger())
+        return dialect.type_descriptor(Numeric(precision=18, scale=self.SCALE, asdecimal=True))
+
+    @classmethod
+    def exact(cls, value: Decimal | int | str) -> Decimal:
+        """``value`` as a Decimal this column holds exactly, or ValueError."""
+        if isinstance(value, (float, bool)):
+            raise ValueError(f"floats and booleans are not quantities ({value!r}); pass a Decimal")
+        exact = Decimal(value)
+        if not exact.is_finite():
+            raise ValueError(f"{exact} is not a quantity")
+        if abs(exact) >= cls.LIMIT:
+            raise ValueError(f"{exact} is too large (at most 12 integer digits)")
+        if exact != exact.quantize(Decimal(1).scaleb(-cls.SCALE), rounding=ROUND_HALF_EVEN):
+            raise ValueError(f"{exact} has more than {cls.SCALE} decimal places")
+        return exact
 
     def process_bind_param(self, value: Decimal | int | str | None, dialect: Dialect) -> Any:
         if value is None:
             return None
-        exact = Decimal(value) if not isinstance(value, float) else None
-        if exact is None:
-            raise ValueError("floats are not quantities; pass a Decimal")
+        exact = self.exact(value)
         if dialect.name == "sqlite":
-            return format(exact.normalize(), "f")
+            return int(exact.scaleb(self.SCALE))
         return exact
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
+        if dialect.name == "sqlite":
+            return Decimal(int(value)).scaleb(-self.SCALE)
         return Decimal(str(value))

@@ -34,11 +34,20 @@ def people(db: Database, clock: FakeClock) -> People:
     site_ids, tokens, user_ids = {}, {}, {}
     with db.transaction(clock=clock) as uow:
         for code, zone in (("A", "Asia/Shanghai"), ("B", "Europe/Berlin")):
-            site_ids[code] = sites.create_site(uow, code=code, name_zh=f"站点{code}", name_en=f"Site {code}",
-                                               time_zone=zone).id
-        for role, site in (("admin", None), ("qa_manager", None), ("qa", "A"), ("warehouse", "B"),
-                           ("viewer", None), ("integration", None)):
-            user = auth.create_user(uow, username=role, display_name=f"{role.title()} User", password=PASSWORD)
+            site_ids[code] = sites.create_site(
+                uow, code=code, name_zh=f"站点{code}", name_en=f"Site {code}", time_zone=zone
+            ).id
+        for role, site in (
+            ("admin", None),
+            ("qa_manager", None),
+            ("qa", "A"),
+            ("warehouse", "B"),
+            ("viewer", None),
+            ("integration", None),
+        ):
+            user = auth.create_user(
+                uow, username=role, display_name=f"{role.title()} User", password=PASSWORD
+            )
             auth.grant_role(uow, user_id=user.id, role=role, site_id=site_ids[site] if site else None)
             secret, _token = auth.create_token(uow, user_id=user.id, name="tests", scopes=None, days=30)
             tokens[role], user_ids[role] = secret, user.id
