@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -82,6 +83,7 @@ class DatabaseProvider:
                     f"PostgreSQL at {self.server.render_as_string(hide_password=True)} is unreachable: {exc}",
                     3,
                 )
+            self._dropper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="drop-test-db")
             self.template = f"lotline_tpl_{tag}"
             self._drop(self.template)
             self._admin_sql(f'CREATE DATABASE "{self.template}"')
@@ -104,7 +106,8 @@ class DatabaseProvider:
             shutil.copyfile(self.template, target)
             return f"sqlite:///{target}"
         name = f"lotline_t_{os.getpid()}_{number}"
-        self._admin_sql(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+        # FILE_COPY clones a small template in about half the time of the default WAL_LOG.
+        self._admin_sql(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}" STRATEGY FILE_COPY')
         return self.server.set(database=name).render_as_string(hide_password=False)
 
     def drop_database(self, url: str) -> None:
@@ -113,10 +116,12 @@ class DatabaseProvider:
             for suffix in ("", "-wal", "-shm"):
                 Path(path + suffix).unlink(missing_ok=True)
         else:
-            self._drop(make_url(url).database or "")
+            # Dropping is slow and nothing waits for it: a background thread does it.
+            self._dropper.submit(self._drop, make_url(url).database or "")
 
     def close(self) -> None:
         if self.kind != "sqlite":
+            self._dropper.shutdown(wait=True)
             self._drop(self.template)
             self.admin.dispose()
 

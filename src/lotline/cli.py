@@ -57,12 +57,21 @@ def settings() -> Settings:
     return get_settings()
 
 
+_opened: list[Database] = []
+
+
 def open_db() -> Database:
-    return Database(settings())
+    """The database for this command; its engine is disposed when the command ends."""
+    db = Database(settings())
+    _opened.append(db)
+    return db
 
 
 def reports_errors(command: F) -> F:
-    """Print a lotline error in the operator's language and exit non-zero; write nothing."""
+    """Print a lotline error in the operator's language and exit non-zero; write nothing.
+
+    Also closes the command's database connections however it ends.
+    """
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -75,6 +84,9 @@ def reports_errors(command: F) -> F:
             message = escape(f"{error.render(_)} [{error.code}]")
             errors.print(f"[red]{escape(label + field)}:[/red] {message}", highlight=False)
             raise typer.Exit(code=1) from None
+        finally:
+            while _opened:
+                _opened.pop().dispose()
 
     return wrapper  # type: ignore[return-value]
 
@@ -97,23 +109,23 @@ def db_upgrade(revision: str = typer.Argument("head")) -> None:
     db = open_db()
     migrate.upgrade(db.engine, revision)
     console.print(f"database at revision {migrate.current_revision(db.engine)} ({db.backend})")
-    db.dispose()
 
 
 @db_app.command("current")
+@reports_errors
 def db_current() -> None:
     """Show the database's migration revision and the newest one available."""
     from lotline import migrate
 
     db = open_db()
     console.print(f"current: {migrate.current_revision(db.engine)}  head: {migrate.head_revision()}")
-    db.dispose()
 
 
 # --- config --------------------------------------------------------------------------------
 
 
 @config_app.command("show")
+@reports_errors
 def config_show(as_json: bool = typer.Option(False, "--json", help="Print JSON")) -> None:
     """Show the effective configuration, secrets masked."""
     shown = settings().masked()
@@ -143,9 +155,9 @@ def site_create(
     db = open_db()
     with db.transaction(actor=cli_actor()) as uow:
         site = service.create_site(uow, code=code, name_zh=name_zh, name_en=name_en, time_zone=time_zone)
-        site_id = site.id
+        site_id, stored_code = site.id, site.code
     _seal(db)
-    console.print(f"site {code} created (id {site_id})")
+    console.print(f"site {stored_code} created (id {site_id})")
 
 
 # --- users and tokens ----------------------------------------------------------------------
@@ -236,10 +248,46 @@ def token_create(
         if user is None:
             raise NotFound(entity=N_("user"), key=username, field="user")
         secret, token = service.create_token(uow, user_id=user.id, name=name, scopes=scope or None, days=days)
-        expires = token.expires_at
+        expires, token_id = token.expires_at, token.id
     _seal(db)
-    errors.print(f"token for {username} expires {expires:%Y-%m-%d}; store it now, it is not shown again:")
+    errors.print(
+        f"token {token_id} for {username} expires {expires:%Y-%m-%d}; store it now, it is not shown again:"
+    )
     console.print(secret, highlight=False)
+
+
+@token_app.command("list")
+@reports_errors
+def token_list(username: str | None = typer.Option(None, "--user", help="Only this user's tokens")) -> None:
+    """List tokens (never their secrets)."""
+    from lotline.auth import service
+
+    db = open_db()
+    table = Table("id", "user", "name", "prefix", "expires", "revoked", title="API tokens")
+    with db.transaction(read_only=True) as uow:
+        user_id = None
+        if username is not None:
+            user = service.find_user(uow, username=username)
+            if user is None:
+                raise NotFound(entity=N_("user"), key=username, field="user")
+            user_id = user.id
+        cursor = None
+        while True:
+            page = service.list_tokens(uow, user_id=user_id, cursor=cursor, limit=500)
+            for token in page.items:
+                revoked = f"{token.revoked_at:%Y-%m-%d %H:%M}" if token.revoked_at else "-"
+                table.add_row(
+                    str(token.id),
+                    str(token.user_id),
+                    token.name,
+                    token.prefix + "…",
+                    f"{token.expires_at:%Y-%m-%d}",
+                    revoked,
+                )
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+    console.print(table)
 
 
 @token_app.command("revoke")
@@ -300,6 +348,7 @@ def audit_verify(
 
 
 @audit_app.command("head")
+@reports_errors
 def audit_head() -> None:
     """Print the chain head as SEQ:LINK, to keep outside the database."""
     from sqlalchemy import select
@@ -317,6 +366,7 @@ def audit_head() -> None:
 
 
 @audit_app.command("seal")
+@reports_errors
 def audit_seal() -> None:
     """Seal pending audit records into the chain now."""
     from lotline.audit.sealer import seal_pending
@@ -356,6 +406,16 @@ def serve(
 
     from lotline.app import create_app
 
+    weak = settings().development_secrets()
+    if weak and host not in ("127.0.0.1", "localhost", "::1"):
+        errors.print(
+            f"[red]refusing to serve on {host}: {', '.join(weak)} still at the development default.[/red]"
+        )
+        raise typer.Exit(code=1)
+    if weak:
+        errors.print(
+            f"[yellow]{', '.join(weak)} at the development default: fine for the demo, not for data.[/yellow]"
+        )
     console.print(f"lotline serving on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
     uvicorn.run(create_app(), host=host, port=port, log_level="info")
 

@@ -10,6 +10,8 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_VAR_DIR = Path("var")
+DEV_SECRET_KEY = "dev-insecure-secret-change-me"
+DEV_AUDIT_KEY = "dev-insecure-audit-key-change-me"
 
 # Entity fields whose change is GMP-relevant: a change without a stated reason is refused
 # (EU GMP Annex 11 §9). Later capabilities add their own fields here; sites may extend it
@@ -32,11 +34,11 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL: sqlite:///path or postgresql+psycopg://user@host/db",
     )
     secret_key: SecretStr = Field(
-        default=SecretStr("dev-insecure-secret-change-me"),
+        default=SecretStr(DEV_SECRET_KEY),
         description="Signs CSRF tokens; set a long random value in production.",
     )
     audit_key: SecretStr = Field(
-        default=SecretStr("dev-insecure-audit-key-change-me"),
+        default=SecretStr(DEV_AUDIT_KEY),
         description="HMAC key of the audit chain; keep it outside the database.",
     )
     default_language: str = Field(default="zh_CN", description="zh_CN or en")
@@ -64,6 +66,15 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
+
+    def development_secrets(self) -> list[str]:
+        """Names of secrets still at their published development defaults."""
+        found = []
+        if self.secret_key.get_secret_value() == DEV_SECRET_KEY:
+            found.append("LOTLINE_SECRET_KEY")
+        if self.audit_key.get_secret_value() == DEV_AUDIT_KEY:
+            found.append("LOTLINE_AUDIT_KEY")
+        return found
 
     def masked(self) -> dict[str, object]:
         """The settings as shown to an operator: secrets masked, URL passwords hidden."""

@@ -89,7 +89,8 @@ def diff(before: Mapping[str, object], after: Mapping[str, object]) -> dict[str,
     changed: dict[str, list[object]] = {}
     for name in sorted(set(before) | set(after)):
         old, new = before.get(name), after.get(name)
-        if old != new:
+        # 1 → True or "1.0" → "1.00" are changes a reviewer must see, though they compare equal.
+        if old != new or type(old) is not type(new) or str(old) != str(new):
             changed[name] = [old, new]
     return changed
 
