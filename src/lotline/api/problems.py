@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match, Mount, Route
 
 from lotline.domain.errors import N_, ErrorKind, LotlineError
 from lotline.i18n import gettext_for
@@ -131,6 +132,11 @@ def validation_response(request: Request, exc: RequestValidationError) -> JSONRe
 def http_error_response(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     _ = gettext_for(request_language(request))
     codes = {
+        400: (
+            "http.bad_request",
+            N_("Bad request"),
+            N_("The request body could not be read: send JSON with Content-Type: application/json."),
+        ),
         404: ("http.not_found", N_("Not found"), N_("There is nothing at this address.")),
         405: (
             "http.method_not_allowed",
@@ -141,14 +147,35 @@ def http_error_response(request: Request, exc: StarletteHTTPException) -> JSONRe
     code, title, detail = codes.get(
         exc.status_code, (f"http.{exc.status_code}", N_("Request failed"), str(exc.detail))
     )
+    headers = dict(exc.headers) if exc.headers else {}
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request))
     return problem(
         request,
         status=exc.status_code,
         code=code,
         title=_(title),
         detail=_(detail),
-        headers=dict(exc.headers) if exc.headers else None,
+        headers=headers or None,
     )
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route accepts at this path (Starlette lists only the first route's)."""
+    methods: set[str] = set()
+
+    def collect(routes: list[BaseRoute]) -> None:
+        for route in routes:
+            match, _child = route.matches(request.scope)
+            if match is Match.NONE:
+                continue
+            if isinstance(route, Route) and route.methods:
+                methods.update(route.methods)
+            elif isinstance(route, Mount):
+                collect(route.routes)
+
+    collect(request.app.routes)
+    return sorted(methods)
 
 
 def integrity_response(request: Request, exc: IntegrityError) -> JSONResponse:

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
+
+# Row ids: positive and within what a JSON number carries exactly (2^53 - 1), so JavaScript
+# clients and JSON Schema tools see the same value we do; anything else is refused as input.
+MAX_ID = 2**53 - 1
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+IdField = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class PageOut(BaseModel, Generic[T]):
@@ -41,6 +48,7 @@ class Problem(BaseModel):
 PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
     status: {"model": Problem, "content": {"application/problem+json": {}}, "description": description}
     for status, description in (
+        (400, "The body could not be parsed"),
         (401, "Not signed in"),
         (403, "Not allowed"),
         (404, "Not found"),

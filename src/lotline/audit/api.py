@@ -10,7 +10,7 @@ from sqlalchemy import select
 from lotline.api.deps import get_uow, requires
 from lotline.api.problems import request_language
 from lotline.api.routing import LotlineRoute
-from lotline.api.schemas import PROBLEM_RESPONSES, PageOut
+from lotline.api.schemas import MAX_ID, PROBLEM_RESPONSES, PageOut
 from lotline.audit import queries
 from lotline.audit.schemas import AuditRecordRead, ChainBreakRead, HeadRead, VerifyRead
 from lotline.audit.verify import verify_chain
@@ -48,7 +48,7 @@ def _criteria(
 def list_records(
     entity_type: str | None = None,
     entity_id: str | None = None,
-    actor_id: int | None = None,
+    actor_id: int | None = Query(default=None, ge=1, le=MAX_ID),
     action: str | None = None,
     since: datetime | None = Query(default=None, description="Inclusive, ISO 8601 with offset"),
     until: datetime | None = Query(default=None, description="Exclusive, ISO 8601 with offset"),
@@ -69,7 +69,7 @@ def list_records(
 def export_records(
     entity_type: str | None = None,
     entity_id: str | None = None,
-    actor_id: int | None = None,
+    actor_id: int | None = Query(default=None, ge=1, le=MAX_ID),
     action: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from lotline.api.deps import SESSION_COOKIE, authenticated, get_uow, public, requires
 from lotline.api.routing import LotlineRoute
-from lotline.api.schemas import PROBLEM_RESPONSES, PageOut
+from lotline.api.schemas import PROBLEM_RESPONSES, IdPath, PageOut
 from lotline.auth import service
 from lotline.auth.schemas import (
     GrantCreate,
@@ -133,7 +133,7 @@ def create_user(
 
 @router.get("/users/{user_id}", response_model=UserRead)
 def get_user(
-    user_id: int, principal: Principal = requires(Permission.USER_READ), uow: UnitOfWork = Depends(get_uow)
+    user_id: IdPath, principal: Principal = requires(Permission.USER_READ), uow: UnitOfWork = Depends(get_uow)
 ) -> UserRead:
     """One user."""
     return UserRead.model_validate(service.get_user(uow, user_id=user_id))
@@ -141,7 +141,7 @@ def get_user(
 
 @router.patch("/users/{user_id}", response_model=UserRead)
 def update_user(
-    user_id: int,
+    user_id: IdPath,
     body: UserUpdate,
     principal: Principal = requires(Permission.USER_WRITE),
     uow: UnitOfWork = Depends(get_uow),
@@ -156,7 +156,7 @@ def update_user(
 
 @router.post("/users/{user_id}/grants", response_model=GrantRead, status_code=201)
 def grant_role(
-    user_id: int,
+    user_id: IdPath,
     body: GrantCreate,
     principal: Principal = requires(Permission.USER_WRITE),
     uow: UnitOfWork = Depends(get_uow),
@@ -168,8 +168,8 @@ def grant_role(
 
 @router.post("/users/{user_id}/grants/{grant_id}/revoke", status_code=204)
 def revoke_role(
-    user_id: int,
-    grant_id: int,
+    user_id: IdPath,
+    grant_id: IdPath,
     body: GrantRevoke,
     principal: Principal = requires(Permission.USER_WRITE),
     uow: UnitOfWork = Depends(get_uow),
@@ -226,7 +226,9 @@ def create_token(
 
 @router.post("/tokens/{token_id}/revoke", response_model=TokenRead)
 def revoke_token(
-    token_id: int, principal: Principal = requires(Permission.TOKEN_WRITE), uow: UnitOfWork = Depends(get_uow)
+    token_id: IdPath,
+    principal: Principal = requires(Permission.TOKEN_WRITE),
+    uow: UnitOfWork = Depends(get_uow),
 ) -> TokenRead:
     """Revoke a token at once (yours, or anyone's with user.write)."""
     token = service.get_token(uow, token_id=token_id)

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from lotline.api.schemas import IdField
 from lotline.domain.permissions import ROLES
 
 ROLE_PATTERN = "^(" + "|".join(ROLES) + ")$"
@@ -55,20 +56,20 @@ class UserCreate(BaseModel):
 
     username: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
     display_name: str = Field(min_length=1, max_length=200)
-    password: str = Field(min_length=1, max_length=1024)
+    password: str = Field(min_length=8, max_length=1024)
     email: EmailStr | None = None
     language: str | None = Field(default=None, pattern="^(zh_CN|en)$")
-    time_zone: str | None = Field(default=None, max_length=64)
+    time_zone: str | None = Field(default=None, min_length=1, max_length=64, examples=["Asia/Shanghai"])
 
 
 class UserUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     display_name: str | None = Field(default=None, min_length=1, max_length=200)
-    password: str | None = Field(default=None, min_length=1, max_length=1024)
+    password: str | None = Field(default=None, min_length=8, max_length=1024)
     email: EmailStr | None = None
     language: str | None = Field(default=None, pattern="^(zh_CN|en)$")
-    time_zone: str | None = Field(default=None, max_length=64)
+    time_zone: str | None = Field(default=None, min_length=1, max_length=64)
     active: bool | None = None
     reason: str | None = Field(default=None, max_length=2000)
 
@@ -77,7 +78,7 @@ class GrantCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: str = Field(pattern=ROLE_PATTERN, examples=["qa_manager"])
-    site_id: int | None = Field(default=None, description="Omit for every site")
+    site_id: IdField | None = Field(default=None, description="Omit for every site")
     reason: str | None = Field(default=None, max_length=2000)
 
 
@@ -93,7 +94,7 @@ class TokenCreate(BaseModel):
     name: str = Field(min_length=1, max_length=100, examples=["WMS sync"])
     scopes: list[str] | None = Field(default=None, description="Defaults to all the user's permissions")
     days: int = Field(default=90, ge=1, le=3650)
-    user_id: int | None = Field(default=None, description="Issue for another user (needs user.write)")
+    user_id: IdField | None = Field(default=None, description="Issue for another user (needs user.write)")
 
 
 class TokenRead(BaseModel):

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query
 
 from lotline.api.deps import get_uow, requires
 from lotline.api.routing import LotlineRoute
-from lotline.api.schemas import PROBLEM_RESPONSES, PageOut
+from lotline.api.schemas import PROBLEM_RESPONSES, IdPath, PageOut
 from lotline.domain.errors import N_, NotFound
 from lotline.domain.permissions import Permission, Principal
 from lotline.sites import service
@@ -47,7 +47,7 @@ def create_site(
 
 @router.get("/{site_id}", response_model=SiteRead)
 def get_site(
-    site_id: int,
+    site_id: IdPath,
     principal: Principal = requires(Permission.SITE_READ),
     uow: UnitOfWork = Depends(get_uow),
 ) -> SiteRead:
@@ -59,7 +59,7 @@ def get_site(
 
 @router.patch("/{site_id}", response_model=SiteRead)
 def update_site(
-    site_id: int,
+    site_id: IdPath,
     body: SiteUpdate,
     principal: Principal = requires(Permission.SITE_WRITE),
     uow: UnitOfWork = Depends(get_uow),
