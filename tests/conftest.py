@@ -180,3 +180,14 @@ def db(settings: Settings) -> Iterator[Database]:
     database = Database(settings)
     yield database
     database.dispose()
+
+
+@pytest.fixture(scope="module")
+def scenario_db(database_provider: DatabaseProvider) -> Iterator[Database]:
+    """One database shared by a whole module: for scenario tests that build a rich dataset once
+    (a season of receipts, shipments and recalls) and then check it many ways."""
+    url = database_provider.new_database()
+    database = Database(make_settings(url))
+    yield database
+    database.dispose()
+    database_provider.drop_database(url)
