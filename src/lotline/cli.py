@@ -223,9 +223,7 @@ def user_grant(
 
     db = open_db()
     with db.transaction(actor=cli_actor()) as uow:
-        user = service.find_user(uow, username=username)
-        if user is None:
-            raise NotFound(entity=N_("user"), key=username, field="username")
+        user = service.get_user_by_name(uow, username=username)
         service.grant_role(uow, user_id=user.id, role=role, site_id=_site_id(uow, site), reason=reason)
     _seal(db)
     console.print(f"{username}: granted {role} at {site or 'every site'}")
@@ -244,9 +242,7 @@ def token_create(
 
     db = open_db()
     with db.transaction(actor=cli_actor()) as uow:
-        user = service.find_user(uow, username=username)
-        if user is None:
-            raise NotFound(entity=N_("user"), key=username, field="user")
+        user = service.get_user_by_name(uow, username=username, field="user")
         secret, token = service.create_token(uow, user_id=user.id, name=name, scopes=scope or None, days=days)
         expires, token_id = token.expires_at, token.id
     _seal(db)
@@ -267,10 +263,7 @@ def token_list(username: str | None = typer.Option(None, "--user", help="Only th
     with db.transaction(read_only=True) as uow:
         user_id = None
         if username is not None:
-            user = service.find_user(uow, username=username)
-            if user is None:
-                raise NotFound(entity=N_("user"), key=username, field="user")
-            user_id = user.id
+            user_id = service.get_user_by_name(uow, username=username, field="user").id
         cursor = None
         while True:
             page = service.list_tokens(uow, user_id=user_id, cursor=cursor, limit=500)
@@ -351,18 +344,13 @@ def audit_verify(
 @reports_errors
 def audit_head() -> None:
     """Print the chain head as SEQ:LINK, to keep outside the database."""
-    from sqlalchemy import select
-
-    from lotline.domain.audit_chain import GENESIS_LINK
-    from lotline.models.audit import AuditSeal
+    from lotline.audit.sealer import chain_head
 
     db = open_db()
     _seal(db)
     with db.transaction(read_only=True) as uow:
-        head = uow.session.execute(
-            select(AuditSeal.seq, AuditSeal.link).order_by(AuditSeal.seq.desc()).limit(1)
-        ).first()
-    console.print(f"{head.seq}:{head.link}" if head else f"0:{GENESIS_LINK}", highlight=False)
+        seq, link = chain_head(uow.session)
+    console.print(f"{seq}:{link}", highlight=False)
 
 
 @audit_app.command("seal")

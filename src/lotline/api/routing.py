@@ -135,27 +135,22 @@ class LotlineRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         original = super().get_route_handler()
 
+        async def respond(request: Request) -> Response:
+            response = await original(request)
+            if response.status_code < 400:
+                await run_in_threadpool(_store_idempotent, request, response)
+            return response
+
         async def handler(request: Request) -> Response:
             try:
-                response = await original(request)
+                response = await respond(request)
             except IdempotentReplay as replay:
                 await _finish(request, commit=False)
                 return replay.response()
             except BaseException:
                 await _finish(request, commit=False)
                 raise
-            if response.status_code >= 400:
-                await _finish(request, commit=False)
-                return response
-            try:
-                await run_in_threadpool(_store_idempotent, request, response)
-            except IdempotentReplay as replay:
-                await _finish(request, commit=False)
-                return replay.response()
-            except BaseException:
-                await _finish(request, commit=False)
-                raise
-            await _finish(request, commit=True)
+            await _finish(request, commit=response.status_code < 400)
             return response
 
         return handler

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from sqlalchemy import select
 
 from lotline.api.deps import get_uow, requires
 from lotline.api.problems import request_language
@@ -13,11 +12,10 @@ from lotline.api.routing import LotlineRoute
 from lotline.api.schemas import MAX_ID, PROBLEM_RESPONSES, PageOut
 from lotline.audit import queries
 from lotline.audit.schemas import AuditRecordRead, ChainBreakRead, HeadRead, VerifyRead
+from lotline.audit.sealer import chain_head
 from lotline.audit.verify import verify_chain
-from lotline.domain.audit_chain import GENESIS_LINK
 from lotline.domain.permissions import Permission, Principal
 from lotline.i18n import gettext_for
-from lotline.models.audit import AuditSeal
 from lotline.uow import UnitOfWork
 
 router = APIRouter(prefix="/audit", tags=["audit"], route_class=LotlineRoute, responses=PROBLEM_RESPONSES)
@@ -87,14 +85,12 @@ def export_records(
 
 
 @router.get("/head", response_model=HeadRead)
-def chain_head(
+def get_chain_head(
     principal: Principal = requires(Permission.AUDIT_READ), uow: UnitOfWork = Depends(get_uow)
 ) -> HeadRead:
     """The newest link: record it outside lotline to detect a truncated tail later."""
-    head = uow.session.execute(
-        select(AuditSeal.seq, AuditSeal.link).order_by(AuditSeal.seq.desc()).limit(1)
-    ).first()
-    return HeadRead(seq=head.seq, link=head.link) if head else HeadRead(seq=0, link=GENESIS_LINK)
+    seq, link = chain_head(uow.session)
+    return HeadRead(seq=seq, link=link)
 
 
 @router.get("/verify", response_model=VerifyRead)

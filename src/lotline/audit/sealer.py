@@ -15,6 +15,7 @@ import weakref
 from dataclasses import dataclass, field
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from lotline.db import lock_for_transaction
 from lotline.domain.audit_chain import (
@@ -67,10 +68,7 @@ def seal_pending(db: Database, *, batch_size: int = 1000) -> SealOutcome:
         with db.transaction() as uow:
             session = uow.session
             lock_for_transaction(session, SEALER_LOCK)
-            head = session.execute(
-                select(AuditSeal.seq, AuditSeal.link).order_by(AuditSeal.seq.desc()).limit(1)
-            ).first()
-            seq, link = (head.seq, head.link) if head else (0, GENESIS_LINK)
+            seq, link = chain_head(session)
             batch = (
                 session.execute(
                     select(AuditRecord)
@@ -101,6 +99,14 @@ def seal_pending(db: Database, *, batch_size: int = 1000) -> SealOutcome:
                 session.add(AuditSeal(seq=seq, record_id=row.id, prev_link=prev, link=link, sealed_at=now))
                 outcome.sealed += 1
             session.execute(delete(AuditPending).where(AuditPending.record_id.in_([row.id for row in batch])))
+
+
+def chain_head(session: Session) -> tuple[int, str]:
+    """The newest link as (seq, link); (0, genesis) for an empty chain."""
+    head = session.execute(
+        select(AuditSeal.seq, AuditSeal.link).order_by(AuditSeal.seq.desc()).limit(1)
+    ).first()
+    return (head.seq, head.link) if head else (0, GENESIS_LINK)
 
 
 class BackgroundSealer:

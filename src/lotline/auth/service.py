@@ -57,6 +57,14 @@ def find_user(uow: UnitOfWork, *, username: str) -> User | None:
     ).scalar_one_or_none()
 
 
+def get_user_by_name(uow: UnitOfWork, *, username: str, field: str = "username") -> User:
+    """The user called ``username``; NotFound naming ``field`` otherwise."""
+    user = find_user(uow, username=username)
+    if user is None:
+        raise NotFound(entity=N_("user"), key=username, field=field)
+    return user
+
+
 def list_users(uow: UnitOfWork, *, cursor: str | None, limit: int) -> Page[User]:
     """Users in creation order, with their grants."""
     return keyset_page(
@@ -248,24 +256,11 @@ def authenticate(uow: UnitOfWork, *, username: str, password: str, client_ip: st
     """
     settings = uow.settings
     if _recent_failures(uow, username=username, client_ip=client_ip) >= settings.login_max_failures:
-        uow.session.add(
-            LoginAttempt(username=username[:64], client_ip=client_ip, succeeded=False, attempted_at=uow.now())
-        )
-        emit(
-            uow,
-            events.LOGIN_THROTTLED,
-            subject_type="login",
-            subject_id=username[:64],
-            payload={"username": username[:64], "client_ip": client_ip},
-        )
-        uow.session.flush()
+        _attempted(uow, username, client_ip, succeeded=False, alert=events.LOGIN_THROTTLED)
         raise LoginThrottled(minutes=settings.login_window_minutes)
     user = find_user(uow, username=username)
     valid = verify_password(user.password_hash if user else None, password)
     ok = bool(user and user.active and valid)
-    uow.session.add(
-        LoginAttempt(username=username[:64], client_ip=client_ip, succeeded=ok, attempted_at=uow.now())
-    )
     if not ok or user is None:
         record(
             uow,
@@ -274,16 +269,29 @@ def authenticate(uow: UnitOfWork, *, username: str, password: str, client_ip: st
             entity_id=user.id if user else username[:64],
             changes={"client_ip": [None, client_ip]},
         )
+        _attempted(uow, username, client_ip, succeeded=False, alert=events.LOGIN_FAILED)
+        raise AuthenticationFailed(field="password")
+    _attempted(uow, username, client_ip, succeeded=True)
+    return user
+
+
+def _attempted(
+    uow: UnitOfWork, username: str, client_ip: str | None, *, succeeded: bool, alert: str | None = None
+) -> None:
+    """Record a sign-in attempt (and raise ``alert`` as an event), flushed at once."""
+    name = username[:64]
+    uow.session.add(
+        LoginAttempt(username=name, client_ip=client_ip, succeeded=succeeded, attempted_at=uow.now())
+    )
+    if alert is not None:
         emit(
             uow,
-            events.LOGIN_FAILED,
+            alert,
             subject_type="login",
-            subject_id=username[:64],
-            payload={"username": username[:64], "client_ip": client_ip},
+            subject_id=name,
+            payload={"username": name, "client_ip": client_ip},
         )
-        uow.session.flush()
-        raise AuthenticationFailed(field="password")
-    return user
+    uow.session.flush()
 
 
 def start_session(uow: UnitOfWork, *, user: User, client_ip: str | None) -> tuple[str, UserSession]:
