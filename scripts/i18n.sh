@@ -27,7 +27,7 @@ VERSION="$(sed -n 's/^__version__ = "\(.*\)"$/\1/p' src/lotline/__init__.py)"
 extract() {
     "$PYBABEL" -q extract \
         --mapping-file=babel.cfg \
-        --no-default-keywords --keyword=_ --keyword=N_ \
+        --no-default-keywords --keyword=_ --keyword=N_ --keyword=t \
         --add-comments=TRANSLATORS: \
         --add-location=file --sort-by-file \
         --project=lotline --version="$VERSION" --copyright-holder="lotline contributors" \

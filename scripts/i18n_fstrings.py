@@ -22,7 +22,7 @@ from babel.messages.pofile import read_po, write_po
 from babel.util import pathmatch
 
 ROOT = Path(__file__).resolve().parent.parent
-KEYWORDS = ("_", "N_")
+KEYWORDS = ("_", "N_", "t")
 
 
 def _python_files(root: Path) -> list[Path]:

@@ -44,6 +44,11 @@ errors = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def t(message: str, **params: object) -> str:
+    """``message`` in the operator's language (LOTLINE_DEFAULT_LANGUAGE), placeholders filled."""
+    return gettext_for(settings().default_language)(message).format(**params)
+
+
 def cli_actor() -> Actor:
     """The operator at the console, as the audit trail names them."""
     try:
@@ -108,7 +113,13 @@ def db_upgrade(revision: str = typer.Argument("head")) -> None:
 
     db = open_db()
     migrate.upgrade(db.engine, revision)
-    console.print(f"database at revision {migrate.current_revision(db.engine)} ({db.backend})")
+    console.print(
+        t(
+            "database at revision {revision} ({backend})",
+            revision=migrate.current_revision(db.engine),
+            backend=db.backend,
+        )
+    )
 
 
 @db_app.command("current")
@@ -118,7 +129,13 @@ def db_current() -> None:
     from lotline import migrate
 
     db = open_db()
-    console.print(f"current: {migrate.current_revision(db.engine)}  head: {migrate.head_revision()}")
+    console.print(
+        t(
+            "current: {current}  head: {head}",
+            current=migrate.current_revision(db.engine),
+            head=migrate.head_revision(),
+        )
+    )
 
 
 # --- config --------------------------------------------------------------------------------
@@ -132,7 +149,7 @@ def config_show(as_json: bool = typer.Option(False, "--json", help="Print JSON")
     if as_json:
         console.print_json(json.dumps(shown, default=str))
         return
-    table = Table("setting", "value", title="lotline configuration")
+    table = Table(t("setting"), t("value"), title=t("lotline configuration"))
     for name, value in shown.items():
         table.add_row(f"LOTLINE_{name.upper()}", str(value))
     console.print(table)
@@ -157,7 +174,7 @@ def site_create(
         site = service.create_site(uow, code=code, name_zh=name_zh, name_en=name_en, time_zone=time_zone)
         site_id, stored_code = site.id, site.code
     _seal(db)
-    console.print(f"site {stored_code} created (id {site_id})")
+    console.print(t("site {code} created (id {id})", code=stored_code, id=site_id))
 
 
 # --- users and tokens ----------------------------------------------------------------------
@@ -207,7 +224,14 @@ def user_create(
             )
         user_id = user.id
     _seal(db)
-    console.print(f"user {username} created (id {user_id}) roles: {', '.join(role) or '-'}")
+    console.print(
+        t(
+            "user {username} created (id {id}), roles: {roles}",
+            username=username,
+            id=user_id,
+            roles=", ".join(role) or "-",
+        )
+    )
 
 
 @user_app.command("grant")
@@ -226,7 +250,9 @@ def user_grant(
         user = service.get_user_by_name(uow, username=username)
         service.grant_role(uow, user_id=user.id, role=role, site_id=_site_id(uow, site), reason=reason)
     _seal(db)
-    console.print(f"{username}: granted {role} at {site or 'every site'}")
+    console.print(
+        t("{username}: granted {role} at {site}", username=username, role=role, site=site or t("every site"))
+    )
 
 
 @token_app.command("create")
@@ -247,7 +273,12 @@ def token_create(
         expires, token_id = token.expires_at, token.id
     _seal(db)
     errors.print(
-        f"token {token_id} for {username} expires {expires:%Y-%m-%d}; store it now, it is not shown again:"
+        t(
+            "token {id} for {username} expires {date}; store it now, it is not shown again:",
+            id=token_id,
+            username=username,
+            date=f"{expires:%Y-%m-%d}",
+        )
     )
     console.print(secret, highlight=False)
 
@@ -259,7 +290,7 @@ def token_list(username: str | None = typer.Option(None, "--user", help="Only th
     from lotline.auth import service
 
     db = open_db()
-    table = Table("id", "user", "name", "prefix", "expires", "revoked", title="API tokens")
+    table = Table("id", t("user"), t("name"), t("prefix"), t("expires"), t("revoked"), title=t("API tokens"))
     with db.transaction(read_only=True) as uow:
         user_id = None
         if username is not None:
@@ -293,7 +324,7 @@ def token_revoke(token_id: int) -> None:
     with db.transaction(actor=cli_actor()) as uow:
         service.revoke_token(uow, token_id=token_id)
     _seal(db)
-    console.print(f"token {token_id} revoked")
+    console.print(t("token {id} revoked", id=token_id))
 
 
 # --- audit ---------------------------------------------------------------------------------
@@ -326,10 +357,13 @@ def audit_verify(
     with db.transaction(read_only=True) as uow:
         report = verify_chain(uow, expect_head=anchor)
     if report.ok:
-        console.print(
-            f"audit chain verified: {report.links} links, head {report.head_seq}:{report.head_link}, "
-            f"{report.pending} pending"
+        message = t(
+            "audit chain verified: {links} links, head {head}, {pending} pending",
+            links=report.links,
+            head=f"{report.head_seq}:{report.head_link}",
+            pending=report.pending,
         )
+        console.print(message, highlight=False)
         return
     _ = gettext_for(settings().default_language)
     first = report.breaks[0]
@@ -360,7 +394,9 @@ def audit_seal() -> None:
     from lotline.audit.sealer import seal_pending
 
     outcome = seal_pending(open_db())
-    console.print(f"sealed {outcome.sealed}; refused {len(outcome.rejected)}")
+    console.print(
+        t("sealed {sealed}; refused {refused}", sealed=outcome.sealed, refused=len(outcome.rejected))
+    )
     if outcome.rejected:
         raise typer.Exit(code=1)
 
@@ -378,9 +414,9 @@ def demo() -> None:
     with db.transaction(actor=Actor(kind="system", user_id=None, name="demo loader")) as uow:
         people = demo_data.load(uow)
     _seal(db)
-    table = Table("user", "password", "role", "site", title="demo logins")
+    table = Table(t("user"), t("password"), t("role"), t("site"), title=t("demo logins"))
     for person in people:
-        table.add_row(person.username, demo_data.DEMO_PASSWORD, person.role, person.site_code or "all")
+        table.add_row(person.username, demo_data.DEMO_PASSWORD, person.role, person.site_code or t("all"))
     console.print(table)
 
 
@@ -396,15 +432,19 @@ def serve(
 
     weak = settings().development_secrets()
     if weak and host not in ("127.0.0.1", "localhost", "::1"):
-        errors.print(
-            f"[red]refusing to serve on {host}: {', '.join(weak)} still at the development default.[/red]"
+        refusal = t(
+            "refusing to serve on {host}: {names} still at the development default.",
+            host=host,
+            names=", ".join(weak),
         )
+        errors.print(f"[red]{escape(refusal)}[/red]")
         raise typer.Exit(code=1)
     if weak:
-        errors.print(
-            f"[yellow]{', '.join(weak)} at the development default: fine for the demo, not for data.[/yellow]"
+        warning = t(
+            "{names} at the development default: fine for the demo, not for data.", names=", ".join(weak)
         )
-    console.print(f"lotline serving on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
+        errors.print(f"[yellow]{escape(warning)}[/yellow]")
+    console.print(t("lotline serving on {url}  (API docs: {url}docs)", url=f"http://{host}:{port}/"))
     uvicorn.run(create_app(), host=host, port=port, log_level="info")
 
 

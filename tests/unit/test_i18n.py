@@ -34,8 +34,8 @@ from lotline.i18n import CATALOG_DIR, DOMAIN, gettext_for, negotiate, normalize,
 ROOT = Path(__file__).resolve().parents[2]
 MAPPING = ROOT / "babel.cfg"
 TEMPLATES = ROOT / "src" / "lotline" / "web" / "templates"
-# The keywords scripts/i18n.sh passes to pybabel (--no-default-keywords -k _ -k N_).
-KEYWORDS: dict[str, None] = {"_": None, "N_": None}
+# The keywords scripts/i18n.sh passes to pybabel (--no-default-keywords -k _ -k N_ -k t).
+KEYWORDS: dict[str, None] = {"_": None, "N_": None, "t": None}
 # Error codes that several classes share on purpose: {code: {class names}}. None today.
 SHARED_CODES: dict[str, set[str]] = {}
 # Translations that are rightly the same as the English msgid (brand names, codes). None today.
