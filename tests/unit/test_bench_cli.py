@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from bench.cli import main
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

@@ -1,0 +1,1 @@
+"""lotline's benchmark harness: ``python -m bench WORKLOAD --db sqlite|postgres --scale ci|full``."""
