@@ -64,6 +64,10 @@ def seal_pending(db: Database, *, batch_size: int = 1000) -> SealOutcome:
     """Seal every pending record; rows whose MAC fails are refused and raise an alarm."""
     key = db.settings.audit_key.get_secret_value().encode("utf-8")
     outcome = SealOutcome()
+    # A cheap read first: an idle sealer must not take the write lock every time it wakes.
+    with db.transaction(read_only=True) as peek:
+        if peek.session.execute(select(AuditPending.record_id).limit(1)).first() is None:
+            return outcome
     while True:
         with db.transaction() as uow:
             session = uow.session

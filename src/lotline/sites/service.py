@@ -90,11 +90,12 @@ def update_site(uow: UnitOfWork, *, site_id: int, changes: dict[str, object], re
     for name, value in changes.items():
         setattr(site, name, value)
     after = snapshot(site, exclude=AUDIT_EXCLUDE)
+    if after != before:
+        site.updated_at = uow.now()  # set before the audit flush: one UPDATE per change
     audited = record_changed(
         uow, entity_type="site", entity_id=site.id, site_id=site.id, before=before, after=after, reason=reason
     )
     if audited is not None:
-        site.updated_at = uow.now()
         emit(
             uow,
             events.SITE_UPDATED,
