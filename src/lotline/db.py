@@ -7,6 +7,8 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
@@ -88,3 +90,21 @@ def lock_for_transaction(session: Session, name: str) -> None:
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": name})
+
+
+def next_in_sequence(session: Session, scope: str) -> int:
+    """The next number under ``scope``: gap-free per scope, never issued twice.
+
+    One atomic upsert (``INSERT … ON CONFLICT DO UPDATE … RETURNING``): concurrent callers
+    queue on the row lock (PostgreSQL) or the write lock (SQLite) and each gets its own value;
+    a rolled-back transaction gives its number back.
+    """
+    from lotline.models.lot import LotSequence
+
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(LotSequence).values(scope=scope, last_value=1)
+    statement = statement.on_conflict_do_update(
+        index_elements=[LotSequence.scope], set_={"last_value": LotSequence.last_value + 1}
+    ).returning(LotSequence.last_value)
+    return int(session.execute(statement).scalar_one())
