@@ -103,8 +103,12 @@ def next_in_sequence(session: Session, scope: str) -> int:
 
     dialect = session.get_bind().dialect.name
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(LotSequence).values(scope=scope, last_value=1)
-    statement = statement.on_conflict_do_update(
-        index_elements=[LotSequence.scope], set_={"last_value": LotSequence.last_value + 1}
-    ).returning(LotSequence.last_value)
-    return int(session.execute(statement).scalar_one())
+    upsert = (
+        insert(LotSequence)
+        .values(scope=scope, last_value=1)
+        .on_conflict_do_update(
+            index_elements=[LotSequence.scope], set_={"last_value": LotSequence.last_value + 1}
+        )
+        .returning(LotSequence.last_value)
+    )
+    return int(session.execute(upsert).scalar_one())
