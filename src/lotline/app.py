@@ -23,6 +23,7 @@ from lotline.config import Settings, get_settings
 from lotline.db import is_reachable
 from lotline.i18n import negotiate
 from lotline.outbox.api import router as events_router
+from lotline.signatures.api import router as signatures_router
 from lotline.sites.api import router as sites_router
 from lotline.uow import Clock, Database, system_clock
 from lotline.web import pages
@@ -106,7 +107,7 @@ def create_app(
         return response
 
     api = APIRouter(prefix=API_PREFIX)
-    for router in (auth_router, sites_router, audit_router, events_router):
+    for router in (auth_router, sites_router, signatures_router, audit_router, events_router):
         api.include_router(router)
     app.include_router(api)
     app.include_router(health)

@@ -44,6 +44,7 @@ def resolve_principal(request: Request, uow: UnitOfWork) -> Principal | None:
         elif cookie := request.cookies.get(SESSION_COOKIE):
             principal, session = auth.session_principal(uow, secret=cookie)
             request.state.csrf_token = session.csrf_token
+            request.state.web_session = session
             if request.method not in SAFE_METHODS:
                 sent = request.headers.get(CSRF_HEADER, "")
                 if not hmac.compare_digest(sent.encode(), session.csrf_token.encode()):

@@ -229,7 +229,7 @@ def principal_for(user: User, *, token: ApiToken | None = None) -> Principal:
 # --- sign-in, throttling and sessions ----------------------------------------------------
 
 
-def _recent_failures(uow: UnitOfWork, *, username: str, client_ip: str | None) -> int:
+def recent_failures(uow: UnitOfWork, *, username: str, client_ip: str | None) -> int:
     since = uow.now() - timedelta(minutes=uow.settings.login_window_minutes)
     by_user = select(func.count()).where(
         LoginAttempt.username == username,
@@ -255,8 +255,8 @@ def authenticate(uow: UnitOfWork, *, username: str, password: str, client_ip: st
     failed sign-ins are always on record.
     """
     settings = uow.settings
-    if _recent_failures(uow, username=username, client_ip=client_ip) >= settings.login_max_failures:
-        _attempted(uow, username, client_ip, succeeded=False, alert=events.LOGIN_THROTTLED)
+    if recent_failures(uow, username=username, client_ip=client_ip) >= settings.login_max_failures:
+        record_attempt(uow, username, client_ip, succeeded=False, alert=events.LOGIN_THROTTLED)
         raise LoginThrottled(minutes=settings.login_window_minutes)
     user = find_user(uow, username=username)
     valid = verify_password(user.password_hash if user else None, password)
@@ -269,13 +269,13 @@ def authenticate(uow: UnitOfWork, *, username: str, password: str, client_ip: st
             entity_id=user.id if user else username[:64],
             changes={"client_ip": [None, client_ip]},
         )
-        _attempted(uow, username, client_ip, succeeded=False, alert=events.LOGIN_FAILED)
+        record_attempt(uow, username, client_ip, succeeded=False, alert=events.LOGIN_FAILED)
         raise AuthenticationFailed(field="password")
-    _attempted(uow, username, client_ip, succeeded=True)
+    record_attempt(uow, username, client_ip, succeeded=True)
     return user
 
 
-def _attempted(
+def record_attempt(
     uow: UnitOfWork, username: str, client_ip: str | None, *, succeeded: bool, alert: str | None = None
 ) -> None:
     """Record a sign-in attempt (and raise ``alert`` as an event), flushed at once."""

@@ -78,6 +78,8 @@ class UserSession(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     client_ip: Mapped[str | None] = mapped_column(String(64))
+    # The first electronic signature of the session; after it, the password alone suffices.
+    first_signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class LoginAttempt(Base):

@@ -17,6 +17,8 @@ TOKEN_REVOKED: Final = "lotline.token.revoked"
 LOGIN_FAILED: Final = "lotline.auth.login_failed"
 LOGIN_THROTTLED: Final = "lotline.auth.login_throttled"
 AUDIT_RECORD_REJECTED: Final = "lotline.audit.record_rejected"
+SIGNED: Final = "lotline.signature.signed"
+SIGNATURE_FAILED: Final = "lotline.signature.failed"
 
 ALL: Final = frozenset(
     {
@@ -31,5 +33,7 @@ ALL: Final = frozenset(
         LOGIN_FAILED,
         LOGIN_THROTTLED,
         AUDIT_RECORD_REJECTED,
+        SIGNED,
+        SIGNATURE_FAILED,
     }
 )
