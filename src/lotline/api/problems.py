@@ -63,6 +63,7 @@ def problem(
     field: str | None = None,
     errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
+    extra: dict[str, object] | None = None,
 ) -> JSONResponse:
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE_BASE + code,
@@ -76,6 +77,8 @@ def problem(
         body["field"] = field
     if errors:
         body["errors"] = errors
+    for name, value in (extra or {}).items():
+        body.setdefault(name, value)
     request_id = getattr(request.state, "request_id", None)
     if request_id:
         body["request_id"] = request_id
@@ -98,6 +101,7 @@ def lotline_error_response(request: Request, error: LotlineError) -> JSONRespons
         detail=error.render(_),
         field=error.field,
         headers=headers,
+        extra=error.details(),
     )
 
 

@@ -52,6 +52,10 @@ class LotlineError(Exception):
             self.code = code  # type: ignore[misc]  # a finer code on one instance
         super().__init__(self.render(lambda text: text))
 
+    def details(self) -> dict[str, object]:
+        """Machine-readable extras for the problem document (e.g. every reason a move was refused)."""
+        return {}
+
     def render(self, translate: Translate) -> str:
         """The message in the reader's language, placeholders filled.
 

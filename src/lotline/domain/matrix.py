@@ -221,6 +221,13 @@ class TransactionNotAllowed(Conflict):
     ) -> None:
         super().__init__(message, field=field, code=code, **params)
 
+    def details(self) -> dict[str, object]:
+        blocked_by = self.params.get("blocked_by", ())
+        return {
+            "transaction": self.params.get("transaction"),
+            "blocked_by": [str(code) for code in blocked_by] if isinstance(blocked_by, tuple | list) else [],
+        }
+
 
 def decide(transaction: Transaction, situation: StockSituation) -> Verdict:
     """Whether ``transaction`` is allowed on stock in ``situation``, with every reason it is not."""
