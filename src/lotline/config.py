@@ -21,6 +21,27 @@ DEFAULT_REASON_REQUIRED = [
     "site.active",
     "user.active",
     "role_grant.role",
+    # Change control (GMP configuration): shelf-life and minimum shelf-life rules, storage
+    # conditions, lot-type coding rules and custom-field schemas.
+    "product.shelf_life_amount",
+    "product.shelf_life_unit",
+    "product.expiry_kind",
+    "product.retest_days",
+    "product.round_to_month_end",
+    "product.supplier_date_wins",
+    "product.min_receipt_days",
+    "product.min_receipt_percent",
+    "product.min_ship_days",
+    "product.min_ship_percent",
+    "product.storage_condition_id",
+    "storage_condition.min_temp_c",
+    "storage_condition.max_temp_c",
+    "storage_condition.max_humidity_pct",
+    "lot_type.code_template",
+    "lot_type.external_code_pattern",
+    "lot_type.custom_schema",
+    "lot.expiry_date",
+    "lot.retest_date",
 ]
 
 

@@ -125,7 +125,8 @@ class LotCodeTemplate:
 
         ``RAW/SH1/2026-03-01`` (per day), ``RAW/SH1/2026-03`` (per month), ``RAW/SH1/2026``
         (per year), ``RAW/SH1/*`` (forever), ``RAW/*/2026-03-01`` (no ``{site}``: all sites).
-        Dates that print alike share a key: ``{mm}{dd}`` without a year gives ``*-03-01``.
+        Dates that print alike share a key: ``{mm}{dd}`` without a year gives ``*-03-01``,
+        ``{yy}{dd}`` gives ``2026-*-01``, ``{doy}`` without a year ``*-*-*-D060``.
         Codes are percent-encoded, so a ``/`` in one cannot fake another key.
         """
         names = self.placeholders
@@ -133,16 +134,21 @@ class LotCodeTemplate:
         return f"{quote(lot_type, safe='')}/{site_key}/{self._period(on)}"
 
     def _period(self, on: date) -> str:
+        """The printed date parts as a key: equal whenever they print alike (the safety rule)."""
         names = self.placeholders
         has_year = bool(names & {"yy", "yyyy"})
-        year = f"{on.year:04d}" if has_year else "*"
-        if "doy" in names or {"mm", "dd"} <= names:
-            return on.isoformat() if has_year else f"*-{on.month:02d}-{on.day:02d}"
-        if "mm" in names:
-            return f"{year}-{on.month:02d}"
-        if "dd" in names:
-            return f"{year}-*-{on.day:02d}"
-        return year
+        if has_year and ("doy" in names or {"mm", "dd"} <= names):
+            return on.isoformat()
+        tokens = [
+            f"{on.year:04d}" if has_year else "*",
+            f"{on.month:02d}" if "mm" in names else "*",
+            f"{on.day:02d}" if "dd" in names else "*",
+        ]
+        if "doy" in names:  # without a year: day 060 is 1 March or 29 February
+            tokens.append(f"D{on.timetuple().tm_yday:03d}")
+        while len(tokens) > 1 and tokens[-1] == "*":
+            tokens.pop()
+        return "-".join(tokens)
 
 
 def _text_value(name: str, value: str | None) -> str:

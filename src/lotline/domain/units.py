@@ -8,8 +8,10 @@ LTR …). Packaging (case, box, pallet) is per product: a ``PackagingLevel`` say
 Conversions are exact or they fail: 1 EA in cases of 12 has no exact decimal value, and is
 refused with ``units.inexact`` rather than rounded. Rounding to a column's scale is a choice
 the caller makes out loud with ``quantize``, which refuses (``units.too_precise``) when it
-would change the value. Results are in a canonical form: no trailing zeros, no exponent
-(``Decimal("1500")``, ``Decimal("0.25")``), so equal quantities look alike when stored.
+would change the value. Results are in a canonical form, so equal quantities look alike when
+stored: no trailing zeros and never a positive exponent (``Decimal("1500")``, not ``1.5E+3``;
+``Decimal("0.25")``, not ``0.250``). ``str()`` still writes very small values as ``1E-10``:
+write ``format(quantity, "f")`` where plain digits are needed.
 """
 
 from __future__ import annotations
