@@ -1,0 +1,300 @@
+"""Master data with change control: storage conditions, lot types, products.
+
+GMP-relevant aspects (a product's shelf-life and minimum shelf-life rules, a storage
+condition's limits, a lot type's coding rule and custom-field schema) need a reason to change,
+bump their version, and keep every version in ``config_version`` with who, when and why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, cast
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+from sqlalchemy import select
+
+from lotline.audit.service import record_changed, record_created, snapshot
+from lotline.domain.errors import N_, AlreadyExists, InvalidInput, NotFound
+from lotline.domain.expiry import ExpiryKind, MinimumShelfLife, ShelfLifeRule, ShelfLifeUnit
+from lotline.domain.gs1 import validate_gtin
+from lotline.domain.lotcode import compile_code_pattern, parse_template
+from lotline.models.catalog import ConfigVersion, LotType, Product, StorageCondition, Unit
+from lotline.uow import UnitOfWork
+
+SHELF_LIFE_FIELDS = (
+    "shelf_life_amount",
+    "shelf_life_unit",
+    "expiry_kind",
+    "retest_days",
+    "round_to_month_end",
+    "supplier_date_wins",
+    "min_receipt_days",
+    "min_receipt_percent",
+    "min_ship_days",
+    "min_ship_percent",
+)
+CODING_FIELDS = ("code_template", "external_code_pattern", "custom_schema")
+LIMIT_FIELDS = ("min_temp_c", "max_temp_c", "max_humidity_pct")
+AUDIT_EXCLUDE = ("created_at", "updated_at")
+
+
+def _keep_version(
+    uow: UnitOfWork,
+    *,
+    entity_type: str,
+    entity_id: int,
+    aspect: str,
+    version: int,
+    content: Mapping[str, object],
+    reason: str | None,
+) -> None:
+    uow.session.add(
+        ConfigVersion(
+            entity_type=entity_type,
+            entity_id=entity_id,
+            aspect=aspect,
+            version=version,
+            content=dict(content),
+            changed_at=uow.now(),
+            changed_by=uow.actor.name,
+            reason=reason,
+        )
+    )
+
+
+def history(uow: UnitOfWork, *, entity_type: str, entity_id: int) -> list[ConfigVersion]:
+    """Every kept version of an entity's GMP configuration, oldest first."""
+    return list(
+        uow.session.execute(
+            select(ConfigVersion)
+            .where(ConfigVersion.entity_type == entity_type, ConfigVersion.entity_id == entity_id)
+            .order_by(ConfigVersion.aspect, ConfigVersion.version)
+        ).scalars()
+    )
+
+
+def check_custom_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """A lot type's custom-field schema must itself be a valid JSON Schema (2020-12)."""
+    try:
+        Draft202012Validator.check_schema(dict(schema))
+    except SchemaError as exc:
+        raise InvalidInput(
+            N_("The custom-field schema is not a valid JSON Schema: {problem}"),
+            field="custom_schema",
+            code="lot_type.bad_schema",
+            problem=exc.message,
+        ) from exc
+    return dict(schema)
+
+
+def validate_custom_fields(lot_type: LotType, attributes: Mapping[str, Any]) -> dict[str, Any]:
+    """Check a lot's custom fields against its lot type's schema; name the first failing field."""
+    validator = Draft202012Validator(lot_type.custom_schema)
+    for error in sorted(validator.iter_errors(dict(attributes)), key=lambda e: list(e.path)):
+        path = ".".join(str(p) for p in error.absolute_path)
+        raise InvalidInput(
+            N_("Custom field {path} is not valid: {problem}"),
+            field=f"attributes.{path}" if path else "attributes",
+            code="lot.bad_custom_field",
+            path=path or "-",
+            problem=error.message,
+        )
+    return dict(attributes)
+
+
+def _check_limits(min_temp: Decimal | None, max_temp: Decimal | None) -> None:
+    if min_temp is not None and max_temp is not None and min_temp > max_temp:
+        raise InvalidInput(
+            N_("The lowest temperature {minimum} °C is above the highest {maximum} °C."),
+            field="min_temp_c",
+            code="storage.bad_limits",
+            minimum=min_temp,
+            maximum=max_temp,
+        )
+
+
+def create_storage_condition(
+    uow: UnitOfWork,
+    *,
+    code: str,
+    name_zh: str,
+    name_en: str,
+    min_temp_c: Decimal | None,
+    max_temp_c: Decimal | None,
+    max_humidity_pct: Decimal | None = None,
+) -> StorageCondition:
+    """A temperature band products need and locations provide."""
+    if uow.session.execute(select(StorageCondition.id).where(StorageCondition.code == code)).first():
+        raise AlreadyExists(entity=N_("storage condition"), key=code, field="code")
+    _check_limits(min_temp_c, max_temp_c)
+    now = uow.now()
+    condition = StorageCondition(
+        code=code,
+        name_zh=name_zh,
+        name_en=name_en,
+        min_temp_c=min_temp_c,
+        max_temp_c=max_temp_c,
+        max_humidity_pct=max_humidity_pct,
+        version=1,
+        created_at=now,
+        updated_at=now,
+    )
+    uow.session.add(condition)
+    uow.session.flush()
+    record_created(
+        uow, entity_type="storage_condition", entity=condition, entity_id=condition.id, exclude=AUDIT_EXCLUDE
+    )
+    _keep_version(
+        uow,
+        entity_type="storage_condition",
+        entity_id=condition.id,
+        aspect="limits",
+        version=1,
+        content=snapshot(condition, LIMIT_FIELDS),
+        reason=None,
+    )
+    return condition
+
+
+def create_lot_type(
+    uow: UnitOfWork,
+    *,
+    code: str,
+    name_zh: str,
+    name_en: str,
+    code_template: str,
+    external_code_pattern: str | None = None,
+    custom_schema: Mapping[str, Any] | None = None,
+) -> LotType:
+    """A kind of lot: its coding rule, external-code pattern and custom fields."""
+    if uow.session.execute(select(LotType.id).where(LotType.code == code)).first():
+        raise AlreadyExists(entity=N_("lot type"), key=code, field="code")
+    parse_template(code_template)
+    if external_code_pattern:
+        compile_code_pattern(external_code_pattern, field="external_code_pattern")
+    schema = check_custom_schema(custom_schema or {"type": "object"})
+    now = uow.now()
+    lot_type = LotType(
+        code=code,
+        name_zh=name_zh,
+        name_en=name_en,
+        code_template=code_template,
+        external_code_pattern=external_code_pattern,
+        custom_schema=schema,
+        version=1,
+        created_at=now,
+        updated_at=now,
+    )
+    uow.session.add(lot_type)
+    uow.session.flush()
+    record_created(uow, entity_type="lot_type", entity=lot_type, entity_id=lot_type.id, exclude=AUDIT_EXCLUDE)
+    _keep_version(
+        uow,
+        entity_type="lot_type",
+        entity_id=lot_type.id,
+        aspect="coding",
+        version=1,
+        content=snapshot(lot_type, CODING_FIELDS),
+        reason=None,
+    )
+    return lot_type
+
+
+def shelf_life_rule(product: Product) -> ShelfLifeRule:
+    """The product's current shelf-life rule as the domain sees it."""
+    # The rule validates the stored strings itself (a 4xx naming the field, not a ValueError).
+    return ShelfLifeRule(
+        amount=product.shelf_life_amount,
+        unit=cast(ShelfLifeUnit, product.shelf_life_unit),
+        kind=cast(ExpiryKind, product.expiry_kind),
+        retest_days=product.retest_days,
+        round_to_month_end=product.round_to_month_end,
+        supplier_date_wins=product.supplier_date_wins,
+        version=product.shelf_life_version,
+    )
+
+
+def _check_product_rules(product: Product) -> None:
+    shelf_life_rule(product)
+    for days, percent, label in (
+        (product.min_receipt_days, product.min_receipt_percent, "min_receipt"),
+        (product.min_ship_days, product.min_ship_percent, "min_ship"),
+    ):
+        if days is not None or percent is not None:
+            try:
+                MinimumShelfLife(days=days, percent=percent)
+            except InvalidInput as exc:
+                exc.field = f"{label}_days" if days is not None else f"{label}_percent"
+                raise
+
+
+def get_product(uow: UnitOfWork, *, product_id: int) -> Product:
+    product = uow.session.get(Product, product_id)
+    if product is None:
+        raise NotFound(entity=N_("product"), key=product_id, field="product_id")
+    return product
+
+
+def create_product(uow: UnitOfWork, **fields: Any) -> Product:
+    """A product with its identification, storage and shelf-life rule (version 1)."""
+    code = str(fields["code"])
+    if uow.session.execute(select(Product.id).where(Product.code == code)).first():
+        raise AlreadyExists(entity=N_("product"), key=code, field="code")
+    if fields.get("gtin"):
+        fields["gtin"] = validate_gtin(str(fields["gtin"]), field="gtin")
+        if uow.session.execute(select(Product.id).where(Product.gtin == fields["gtin"])).first():
+            raise AlreadyExists(entity=N_("product"), key=fields["gtin"], field="gtin")
+    if uow.session.get(Unit, fields.get("base_unit")) is None:
+        raise NotFound(entity=N_("unit"), key=fields.get("base_unit"), field="base_unit")
+    if uow.session.get(LotType, fields.get("lot_type_id")) is None:
+        raise NotFound(entity=N_("lot type"), key=fields.get("lot_type_id"), field="lot_type_id")
+    now = uow.now()
+    product = Product(**fields, shelf_life_version=1, created_at=now, updated_at=now)
+    _check_product_rules(product)
+    uow.session.add(product)
+    uow.session.flush()
+    record_created(uow, entity_type="product", entity=product, entity_id=product.id, exclude=AUDIT_EXCLUDE)
+    _keep_version(
+        uow,
+        entity_type="product",
+        entity_id=product.id,
+        aspect="shelf_life",
+        version=1,
+        content=snapshot(product, SHELF_LIFE_FIELDS),
+        reason=None,
+    )
+    return product
+
+
+def update_product(
+    uow: UnitOfWork, *, product_id: int, changes: Mapping[str, Any], reason: str | None
+) -> Product:
+    """Change a product; a new shelf-life rule needs a reason, gets a new version, moves no lot."""
+    product = get_product(uow, product_id=product_id)
+    before = snapshot(product, exclude=AUDIT_EXCLUDE)
+    for name, value in changes.items():
+        setattr(product, name, value)
+    _check_product_rules(product)
+    after = snapshot(product, exclude=AUDIT_EXCLUDE)
+    rule_changed = any(before[f] != after[f] for f in SHELF_LIFE_FIELDS)
+    if rule_changed:
+        product.shelf_life_version += 1
+        after["shelf_life_version"] = product.shelf_life_version
+    if after != before:
+        product.updated_at = uow.now()
+    record_changed(
+        uow, entity_type="product", entity_id=product.id, before=before, after=after, reason=reason
+    )
+    if rule_changed:
+        _keep_version(
+            uow,
+            entity_type="product",
+            entity_id=product.id,
+            aspect="shelf_life",
+            version=product.shelf_life_version,
+            content=snapshot(product, SHELF_LIFE_FIELDS),
+            reason=reason,
+        )
+    return product
