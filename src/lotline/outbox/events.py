@@ -17,6 +17,10 @@ TOKEN_REVOKED: Final = "lotline.token.revoked"
 LOGIN_FAILED: Final = "lotline.auth.login_failed"
 LOGIN_THROTTLED: Final = "lotline.auth.login_throttled"
 AUDIT_RECORD_REJECTED: Final = "lotline.audit.record_rejected"
+LOT_CREATED: Final = "lotline.lot.created"
+LOT_REDATED: Final = "lotline.lot.redated"
+HOLD_PLACED: Final = "lotline.hold.placed"
+HOLD_LIFTED: Final = "lotline.hold.lifted"
 SIGNED: Final = "lotline.signature.signed"
 SIGNATURE_FAILED: Final = "lotline.signature.failed"
 
@@ -35,5 +39,9 @@ ALL: Final = frozenset(
         AUDIT_RECORD_REJECTED,
         SIGNED,
         SIGNATURE_FAILED,
+        LOT_CREATED,
+        LOT_REDATED,
+        HOLD_PLACED,
+        HOLD_LIFTED,
     }
 )
