@@ -22,6 +22,7 @@ from lotline.auth.api import router as auth_router
 from lotline.config import Settings, get_settings
 from lotline.db import is_reachable
 from lotline.i18n import negotiate
+from lotline.lots.api import router as lots_router
 from lotline.outbox.api import router as events_router
 from lotline.signatures.api import router as signatures_router
 from lotline.sites.api import router as sites_router
@@ -107,7 +108,7 @@ def create_app(
         return response
 
     api = APIRouter(prefix=API_PREFIX)
-    for router in (auth_router, sites_router, signatures_router, audit_router, events_router):
+    for router in (auth_router, sites_router, lots_router, signatures_router, audit_router, events_router):
         api.include_router(router)
     app.include_router(api)
     app.include_router(health)

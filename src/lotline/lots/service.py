@@ -133,6 +133,11 @@ def register_lot(
     return lot
 
 
+def all_holds(uow: UnitOfWork, *, lot_id: int) -> list[Hold]:
+    """Every hold a lot ever had, active and lifted, oldest first."""
+    return list(uow.session.execute(select(Hold).where(Hold.lot_id == lot_id).order_by(Hold.id)).scalars())
+
+
 def active_holds(uow: UnitOfWork, *, lot_id: int) -> list[Hold]:
     """The holds standing on a lot now, oldest first."""
     return list(

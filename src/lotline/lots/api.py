@@ -1,0 +1,166 @@
+"""Lot endpoints: register, find, read with history, hold, lift a hold, re-date."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Query
+
+from lotline.api.deps import get_uow, requires
+from lotline.api.routing import LotlineRoute
+from lotline.api.schemas import MAX_ID, PROBLEM_RESPONSES, IdPath, PageOut
+from lotline.audit import queries as audit_queries
+from lotline.audit.schemas import AuditRecordRead
+from lotline.domain.errors import N_, NotFound, PermissionDenied
+from lotline.domain.permissions import Permission, Principal
+from lotline.domain.status import HoldType, QualityStatus
+from lotline.lots import queries, service
+from lotline.lots.schemas import HoldCreate, HoldLift, HoldRead, LotCreate, LotRead, Redate
+from lotline.models.lot import Hold, Lot
+from lotline.uow import UnitOfWork
+
+router = APIRouter(tags=["lots"], route_class=LotlineRoute, responses=PROBLEM_RESPONSES)
+
+
+def visible_lot(uow: UnitOfWork, principal: Principal, lot_id: int, permission: Permission) -> Lot:
+    """The lot, if the caller holds ``permission`` at its site; 404 otherwise (no existence leak)."""
+    lot = uow.session.get(Lot, lot_id)
+    if lot is None or not principal.can(permission, lot.site_id):
+        if lot is not None and principal.can(Permission.LOT_READ, lot.site_id):
+            raise PermissionDenied(permission=permission.value)
+        raise NotFound(entity=N_("lot"), key=lot_id, field="lot_id")
+    return lot
+
+
+@router.get("/lots", response_model=PageOut[LotRead])
+def list_lots(
+    product_id: int | None = Query(default=None, ge=1, le=MAX_ID),
+    site_id: int | None = Query(default=None, ge=1, le=MAX_ID),
+    quality_status: QualityStatus | None = None,
+    on_hold: bool | None = None,
+    hold_type: HoldType | None = None,
+    expiring_within_days: int | None = Query(default=None, ge=0, le=3650),
+    code: str | None = Query(default=None, max_length=20),
+    cursor: str | None = None,
+    limit: int = Query(default=50, ge=1, le=500),
+    principal: Principal = requires(Permission.LOT_READ),
+    uow: UnitOfWork = Depends(get_uow),
+) -> PageOut[LotRead]:
+    """Lots at the caller's sites, filtered by product, site, status, hold and expiry."""
+    sites = principal.site_ids_with(Permission.LOT_READ)
+    expiring_by = None
+    if expiring_within_days is not None:
+        today = uow.now().astimezone(ZoneInfo(uow.settings.default_time_zone)).date()
+        expiring_by = today + timedelta(days=expiring_within_days)
+    criteria = queries.LotFilter(
+        site_ids=frozenset(sites) if sites is not None else None,
+        product_id=product_id,
+        site_id=site_id,
+        quality_status=quality_status.value if quality_status else None,
+        on_hold=on_hold,
+        hold_type=hold_type.value if hold_type else None,
+        expiring_by=expiring_by,
+        code=code,
+    )
+    page = queries.list_lots(uow, criteria=criteria, cursor=cursor, limit=limit)
+    return PageOut[LotRead](
+        items=[LotRead.model_validate(lot) for lot in page.items], next_cursor=page.next_cursor
+    )
+
+
+@router.post("/lots", response_model=LotRead, status_code=201)
+def register_lot(
+    body: LotCreate, principal: Principal = requires(Permission.LOT_WRITE), uow: UnitOfWork = Depends(get_uow)
+) -> LotRead:
+    """Register a lot (in quarantine); its code is generated unless given."""
+    if not principal.can(Permission.LOT_WRITE, body.site_id):
+        raise PermissionDenied(permission=Permission.LOT_WRITE.value, field="site_id")
+    lot = service.register_lot(uow, **body.model_dump())
+    return LotRead.model_validate(lot)
+
+
+@router.get("/lots/{lot_id}", response_model=LotRead)
+def get_lot(
+    lot_id: IdPath, principal: Principal = requires(Permission.LOT_READ), uow: UnitOfWork = Depends(get_uow)
+) -> LotRead:
+    """One lot with its expiry provenance and custom fields."""
+    return LotRead.model_validate(visible_lot(uow, principal, lot_id, Permission.LOT_READ))
+
+
+@router.get("/lots/{lot_id}/history", response_model=PageOut[AuditRecordRead])
+def lot_history(
+    lot_id: IdPath,
+    cursor: str | None = None,
+    limit: int = Query(default=100, ge=1, le=500),
+    principal: Principal = requires(Permission.LOT_READ),
+    uow: UnitOfWork = Depends(get_uow),
+) -> PageOut[AuditRecordRead]:
+    """The lot's audit trail, newest first: creation, holds, signatures, re-dating."""
+    lot = visible_lot(uow, principal, lot_id, Permission.LOT_READ)
+    criteria = audit_queries.AuditFilter(entity_type="lot", entity_id=str(lot.id))
+    page = audit_queries.list_records(uow, criteria=criteria, cursor=cursor, limit=limit)
+    return PageOut[AuditRecordRead](
+        items=[AuditRecordRead.model_validate(r) for r in page.items], next_cursor=page.next_cursor
+    )
+
+
+@router.get("/lots/{lot_id}/holds", response_model=list[HoldRead])
+def lot_holds(
+    lot_id: IdPath, principal: Principal = requires(Permission.LOT_READ), uow: UnitOfWork = Depends(get_uow)
+) -> list[HoldRead]:
+    """Every hold of the lot, active and lifted."""
+    lot = visible_lot(uow, principal, lot_id, Permission.LOT_READ)
+    return [HoldRead.model_validate(h) for h in service.all_holds(uow, lot_id=lot.id)]
+
+
+@router.post("/lots/{lot_id}/holds", response_model=HoldRead, status_code=201)
+def place_hold(
+    lot_id: IdPath,
+    body: HoldCreate,
+    principal: Principal = requires(Permission.HOLD_PLACE),
+    uow: UnitOfWork = Depends(get_uow),
+) -> HoldRead:
+    """Put a typed hold on a lot; other holds are untouched."""
+    lot = visible_lot(uow, principal, lot_id, Permission.HOLD_PLACE)
+    return HoldRead.model_validate(
+        service.place_hold(uow, lot_id=lot.id, hold_type=body.hold_type, reason=body.reason)
+    )
+
+
+@router.post("/holds/{hold_id}/lift", response_model=HoldRead)
+def lift_hold(
+    hold_id: IdPath,
+    body: HoldLift,
+    principal: Principal = requires(Permission.HOLD_LIFT),
+    uow: UnitOfWork = Depends(get_uow),
+) -> HoldRead:
+    """Lift one hold by a signed decision (carry the signing grant)."""
+    hold = uow.session.get(Hold, hold_id)
+    if hold is None or not principal.can(Permission.HOLD_LIFT, hold.site_id):
+        raise NotFound(entity=N_("active hold"), key=hold_id, field="hold_id")
+    lifted = service.lift_hold(
+        uow, hold_id=hold.id, reason=body.reason, principal=principal, signing_grant=body.signing_grant
+    )
+    return HoldRead.model_validate(lifted)
+
+
+@router.post("/lots/{lot_id}/redate", response_model=LotRead)
+def redate_lot(
+    lot_id: IdPath,
+    body: Redate,
+    principal: Principal = requires(Permission.QUALITY_DECIDE),
+    uow: UnitOfWork = Depends(get_uow),
+) -> LotRead:
+    """Move the lot's expiry (retest passed, extension, thaw, shortening): signed, with a reason."""
+    lot = visible_lot(uow, principal, lot_id, Permission.QUALITY_DECIDE)
+    redated = service.redate_lot(
+        uow,
+        lot_id=lot.id,
+        new_expiry=body.new_expiry,
+        kind=body.kind,
+        reason=body.reason,
+        principal=principal,
+        signing_grant=body.signing_grant,
+    )
+    return LotRead.model_validate(redated)

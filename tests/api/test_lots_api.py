@@ -1,0 +1,165 @@
+"""Lots over the API, and cross-site isolation with real data."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from lotline.catalog import service as catalog
+from lotline.lots import service as lots
+from lotline.models.audit import AuditRecord
+from lotline.models.lot import Hold, Lot
+from lotline.uow import Database
+from tests.app_fixtures import PASSWORD, People
+from tests.conftest import FakeClock
+
+
+@pytest.fixture
+def stock(db: Database, clock: FakeClock, people: People) -> dict[str, int]:
+    """One product, a lot at site A and a held lot at site B."""
+    with db.transaction(clock=clock) as uow:
+        lot_type = catalog.create_lot_type(
+            uow,
+            code="RAW",
+            name_zh="原料",
+            name_en="Raw material",
+            code_template="{site}{yy}{doy:03}{seq:04}",
+        )
+        product = catalog.create_product(
+            uow,
+            code="PORK",
+            name_zh="猪肉",
+            name_en="Pork",
+            base_unit="KGM",
+            lot_type_id=lot_type.id,
+            shelf_life_amount=10,
+            shelf_life_unit="DAYS",
+            expiry_kind="USE_BY",
+            retest_days=None,
+        )
+        at_a = lots.register_lot(
+            uow,
+            product_id=product.id,
+            site_id=people.site_ids["A"],
+            source="PRODUCTION",
+            production_date=date(2026, 3, 1),
+        )
+        at_b = lots.register_lot(
+            uow,
+            product_id=product.id,
+            site_id=people.site_ids["B"],
+            source="PRODUCTION",
+            production_date=date(2026, 3, 1),
+        )
+        hold_b = lots.place_hold(uow, lot_id=at_b.id, hold_type=lots.HoldType.QA, reason="sampling")
+        return {"product": product.id, "a": at_a.id, "b": at_b.id, "hold_b": hold_b.id}
+
+
+def count(db: Database, model: type) -> int:
+    with db.transaction(read_only=True) as uow:
+        return int(uow.session.execute(select(func.count()).select_from(model)).scalar_one())
+
+
+def test_a_lot_is_registered_found_and_its_history_read(
+    client: TestClient, people: People, stock: dict[str, int]
+) -> None:
+    qa = people.bearer("qa")
+    created = client.post(
+        "/api/v1/lots",
+        json={
+            "product_id": stock["product"],
+            "site_id": people.site_ids["A"],
+            "source": "PRODUCTION",
+            "production_date": "2026-03-01",
+        },
+        headers=qa,
+    )
+    assert created.status_code == 201, created.text
+    lot = created.json()
+    assert lot["expiry_date"] == "2026-03-10"
+    assert lot["quality_status"] == "QUARANTINE"
+    found = client.get("/api/v1/lots", params={"product_id": stock["product"], "on_hold": False}, headers=qa)
+    assert lot["id"] in [item["id"] for item in found.json()["items"]]
+    history = client.get(f"/api/v1/lots/{lot['id']}/history", headers=qa).json()["items"]
+    assert [record["action"] for record in history] == ["create"]
+
+
+def test_an_invalid_lot_is_refused_naming_the_field_and_nothing_is_written(
+    client: TestClient, people: People, stock: dict[str, int], db: Database
+) -> None:
+    before = (count(db, Lot), count(db, AuditRecord))
+    response = client.post(
+        "/api/v1/lots",
+        json={"product_id": stock["product"], "site_id": people.site_ids["A"], "source": "PRODUCTION"},
+        headers=people.bearer("qa"),
+    )
+    assert response.status_code == 422
+    assert response.json()["field"] == "produced_on"
+    assert (count(db, Lot), count(db, AuditRecord)) == before
+
+
+def test_a_user_of_site_a_cannot_read_or_touch_site_bs_lots_and_holds(
+    client: TestClient, people: People, stock: dict[str, int], db: Database
+) -> None:
+    qa = people.bearer("qa")  # granted qa at site A only
+    before = (count(db, Lot), count(db, Hold), count(db, AuditRecord))
+    listed = client.get("/api/v1/lots", headers=qa).json()["items"]
+    assert stock["b"] not in [item["id"] for item in listed]
+    lot_b = f"/api/v1/lots/{stock['b']}"
+    refused = [
+        client.get(lot_b, headers=qa),
+        client.get(f"{lot_b}/history", headers=qa),
+        client.get(f"{lot_b}/holds", headers=qa),
+        client.post(f"{lot_b}/holds", json={"hold_type": "QA", "reason": "x"}, headers=qa),
+        client.post(
+            "/api/v1/lots",
+            json={
+                "product_id": stock["product"],
+                "site_id": people.site_ids["B"],
+                "source": "PRODUCTION",
+                "production_date": "2026-03-01",
+            },
+            headers=qa,
+        ),
+    ]
+    for response in refused:
+        assert response.status_code in (403, 404), response.request.url
+    qa_manager_everywhere = client.get(lot_b, headers=people.bearer("qa_manager"))
+    assert qa_manager_everywhere.status_code == 200
+    assert (count(db, Lot), count(db, Hold), count(db, AuditRecord)) == before
+
+
+def test_lifting_a_hold_needs_a_signing_grant_from_a_person(
+    client: TestClient, people: People, stock: dict[str, int]
+) -> None:
+    login = client.post("/api/v1/auth/session", json={"username": "qa_manager", "password": PASSWORD})
+    csrf = {"X-CSRF-Token": login.json()["csrf_token"]}
+    unsigned = client.post(
+        f"/api/v1/holds/{stock['hold_b']}/lift",
+        json={"reason": "ok", "signing_grant": "lls_none"},
+        headers=csrf,
+    )
+    assert unsigned.status_code == 422
+    assert unsigned.json()["field"] == "signing_grant"
+    grant = client.post(
+        "/api/v1/signatures/grants",
+        json={
+            "username": "qa_manager",
+            "password": PASSWORD,
+            "meaning": "lift_hold",
+            "record_type": "hold",
+            "record_id": str(stock["hold_b"]),
+        },
+        headers=csrf,
+    ).json()["signing_grant"]
+    lifted = client.post(
+        f"/api/v1/holds/{stock['hold_b']}/lift",
+        json={"reason": "sample conforms", "signing_grant": grant},
+        headers=csrf,
+    )
+    assert lifted.status_code == 200, lifted.text
+    assert lifted.json()["lifted_by"] == "Qa_Manager User"
+    assert lifted.json()["lift_signature_id"] is not None
