@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
-import functools
-import getpass
 import json
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from lotline.config import Settings, get_settings
+from lotline.clikit import (
+    cli_actor,
+    console,
+    errors,
+    open_db,
+    reports_errors,
+    seal,
+    settings,
+    t,
+)
 from lotline.domain.errors import N_, LotlineError, NotFound
 from lotline.i18n import gettext_for
-from lotline.uow import Actor, Database
+from lotline.lots.cli import app as lot_app
+from lotline.uow import Actor
 
 app = typer.Typer(
     help="lotline — batch (lot) and expiry management (批次效期管理)",
@@ -30,6 +36,7 @@ token_app = typer.Typer(help="API tokens", no_args_is_help=True)
 site_app = typer.Typer(help="Sites", no_args_is_help=True)
 audit_app = typer.Typer(help="Audit trail", no_args_is_help=True)
 for sub, name in (
+    (lot_app, "lot"),
     (db_app, "db"),
     (config_app, "config"),
     (user_app, "user"),
@@ -38,68 +45,6 @@ for sub, name in (
     (audit_app, "audit"),
 ):
     app.add_typer(sub, name=name)
-
-console = Console()
-errors = Console(stderr=True)
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def t(message: str, **params: object) -> str:
-    """``message`` in the operator's language (LOTLINE_DEFAULT_LANGUAGE), placeholders filled."""
-    return gettext_for(settings().default_language)(message).format(**params)
-
-
-def cli_actor() -> Actor:
-    """The operator at the console, as the audit trail names them."""
-    try:
-        who = getpass.getuser()
-    except (KeyError, OSError):
-        who = "unknown"
-    return Actor(kind="system", user_id=None, name=f"cli:{who}")
-
-
-def settings() -> Settings:
-    return get_settings()
-
-
-_opened: list[Database] = []
-
-
-def open_db() -> Database:
-    """The database for this command; its engine is disposed when the command ends."""
-    db = Database(settings())
-    _opened.append(db)
-    return db
-
-
-def reports_errors(command: F) -> F:
-    """Print a lotline error in the operator's language and exit non-zero; write nothing.
-
-    Also closes the command's database connections however it ends.
-    """
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except LotlineError as error:
-            _ = gettext_for(settings().default_language)
-            label = _("Error")
-            field = f" ({error.field})" if error.field else ""
-            message = escape(f"{error.render(_)} [{error.code}]")
-            errors.print(f"[red]{escape(label + field)}:[/red] {message}", highlight=False)
-            raise typer.Exit(code=1) from None
-        finally:
-            while _opened:
-                _opened.pop().dispose()
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _seal(db: Database) -> None:
-    from lotline.audit.sealer import seal_pending
-
-    seal_pending(db)
 
 
 # --- db ------------------------------------------------------------------------------------
@@ -173,7 +118,7 @@ def site_create(
     with db.transaction(actor=cli_actor()) as uow:
         site = service.create_site(uow, code=code, name_zh=name_zh, name_en=name_en, time_zone=time_zone)
         site_id, stored_code = site.id, site.code
-    _seal(db)
+    seal(db)
     console.print(t("site {code} created (id {id})", code=stored_code, id=site_id))
 
 
@@ -223,7 +168,7 @@ def user_create(
                 uow, user_id=user.id, role=name, site_id=site_id, reason="created from the CLI"
             )
         user_id = user.id
-    _seal(db)
+    seal(db)
     console.print(
         t(
             "user {username} created (id {id}), roles: {roles}",
@@ -249,7 +194,7 @@ def user_grant(
     with db.transaction(actor=cli_actor()) as uow:
         user = service.get_user_by_name(uow, username=username)
         service.grant_role(uow, user_id=user.id, role=role, site_id=_site_id(uow, site), reason=reason)
-    _seal(db)
+    seal(db)
     console.print(
         t("{username}: granted {role} at {site}", username=username, role=role, site=site or t("every site"))
     )
@@ -271,7 +216,7 @@ def token_create(
         user = service.get_user_by_name(uow, username=username, field="user")
         secret, token = service.create_token(uow, user_id=user.id, name=name, scopes=scope or None, days=days)
         expires, token_id = token.expires_at, token.id
-    _seal(db)
+    seal(db)
     errors.print(
         t(
             "token {id} for {username} expires {date}; store it now, it is not shown again:",
@@ -323,7 +268,7 @@ def token_revoke(token_id: int) -> None:
     db = open_db()
     with db.transaction(actor=cli_actor()) as uow:
         service.revoke_token(uow, token_id=token_id)
-    _seal(db)
+    seal(db)
     console.print(t("token {id} revoked", id=token_id))
 
 
@@ -336,14 +281,14 @@ def audit_verify(
     expect_head: str | None = typer.Option(
         None, "--expect-head", help="SEQ:LINK recorded earlier by `audit head`"
     ),
-    seal: bool = typer.Option(True, "--seal/--no-seal", help="Seal pending records first"),
+    seal_first: bool = typer.Option(True, "--seal/--no-seal", help="Seal pending records first"),
 ) -> None:
     """Walk the audit chain; exit 1 naming the first broken record."""
     from lotline.audit.verify import verify_chain
 
     db = open_db()
-    if seal:
-        _seal(db)
+    if seal_first:
+        seal(db)
     anchor = None
     if expect_head:
         seq, _, link = expect_head.partition(":")
@@ -381,7 +326,7 @@ def audit_head() -> None:
     from lotline.audit.sealer import chain_head
 
     db = open_db()
-    _seal(db)
+    seal(db)
     with db.transaction(read_only=True) as uow:
         seq, link = chain_head(uow.session)
     console.print(f"{seq}:{link}", highlight=False)
@@ -413,7 +358,7 @@ def demo() -> None:
     db = open_db()
     with db.transaction(actor=Actor(kind="system", user_id=None, name="demo loader")) as uow:
         people = demo_data.load(uow)
-    _seal(db)
+    seal(db)
     table = Table(t("user"), t("password"), t("role"), t("site"), title=t("demo logins"))
     for person in people:
         table.add_row(person.username, demo_data.DEMO_PASSWORD, person.role, person.site_code or t("all"))

@@ -1,0 +1,147 @@
+"""``lotline lot …``: find lots, hold them, lift holds and re-date — signing at the prompt."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import typer
+from rich.table import Table
+from sqlalchemy import select
+
+from lotline.auth import service as auth
+from lotline.clikit import cli_actor, console, open_db, reports_errors, seal, t
+from lotline.domain.errors import N_, LoginThrottled, NotFound, PermissionDenied
+from lotline.domain.expiry import RedateKind
+from lotline.domain.permissions import Permission, Principal
+from lotline.domain.signature import Meaning
+from lotline.domain.status import HoldType
+from lotline.lots import queries, service
+from lotline.models.lot import Hold, Lot
+from lotline.signatures import service as signatures
+from lotline.uow import UnitOfWork
+
+app = typer.Typer(help="Lots: list, show, hold, lift a hold, re-date", no_args_is_help=True)
+
+
+def _lot_by_code(uow: UnitOfWork, code: str) -> Lot:
+    found = list(uow.session.execute(select(Lot).where(Lot.code == code).limit(2)).scalars())
+    if len(found) != 1:
+        raise NotFound(entity=N_("lot"), key=code, field="lot")
+    return found[0]
+
+
+def _signer(uow: UnitOfWork, username: str, permission: Permission, site_id: int) -> Principal:
+    principal = auth.principal_for(auth.get_user_by_name(uow, username=username, field="user"))
+    if not principal.can(permission, site_id):
+        raise PermissionDenied(permission=permission.value, field="user")
+    uow.act_as(principal)
+    return principal
+
+
+def _sign_as(
+    uow: UnitOfWork, principal: Principal, password: str, meaning: Meaning, record_type: str, record_id: int
+) -> str:
+    """Re-authenticate the signer at the console (both components, every time) for one record."""
+    try:
+        secret, _grant = signatures.authorize_signing(
+            uow,
+            principal=principal,
+            web_session=None,
+            username=principal.username,
+            password=password,
+            meaning=meaning,
+            record_type=record_type,
+            record_id=str(record_id),
+            client_ip=None,
+        )
+    except (signatures.SignatureRejected, LoginThrottled):
+        uow.commit()  # nothing else happened yet: keep the failed attempt on record
+        raise
+    return secret
+
+
+@app.command("list")
+@reports_errors
+def list_lots(
+    status: str | None = typer.Option(None, "--status", help="QUARANTINE, RELEASED or REJECTED"),
+    on_hold: bool | None = typer.Option(None, "--on-hold/--not-on-hold"),
+    limit: int = typer.Option(100, "--limit"),
+) -> None:
+    """Lots, oldest first."""
+    db = open_db()
+    table = Table(t("lot"), t("product"), t("status"), t("expiry"), title=t("lots"))
+    with db.transaction(read_only=True) as uow:
+        page = queries.list_lots(
+            uow, criteria=queries.LotFilter(quality_status=status, on_hold=on_hold), cursor=None, limit=limit
+        )
+        for lot in page.items:
+            table.add_row(lot.code, str(lot.product_id), lot.quality_status, lot.expiry_date.isoformat())
+    console.print(table)
+
+
+@app.command("hold")
+@reports_errors
+def hold(
+    code: str,
+    hold_type: HoldType = typer.Option(..., "--type"),
+    reason: str = typer.Option(..., "--reason"),
+) -> None:
+    """Put a typed hold on a lot."""
+    db = open_db()
+    with db.transaction(actor=cli_actor()) as uow:
+        placed = service.place_hold(
+            uow, lot_id=_lot_by_code(uow, code).id, hold_type=hold_type, reason=reason
+        )
+        hold_id = placed.id
+    seal(db)
+    console.print(t("hold {id} placed on lot {code}", id=hold_id, code=code))
+
+
+@app.command("lift-hold")
+@reports_errors
+def lift_hold(
+    hold_id: int,
+    reason: str = typer.Option(..., "--reason"),
+    username: str = typer.Option(..., "--user", help="Who signs"),
+    password: str = typer.Option(..., prompt=True, hide_input=True),
+) -> None:
+    """Lift one hold; the signer types their password."""
+    db = open_db()
+    with db.transaction() as uow:
+        found = uow.session.get(Hold, hold_id)
+        if found is None:
+            raise NotFound(entity=N_("active hold"), key=hold_id, field="hold_id")
+        principal = _signer(uow, username, Permission.HOLD_LIFT, found.site_id)
+        secret = _sign_as(uow, principal, password, Meaning.LIFT_HOLD, "hold", hold_id)
+        service.lift_hold(uow, hold_id=hold_id, reason=reason, principal=principal, signing_grant=secret)
+    seal(db)
+    console.print(t("hold {id} lifted", id=hold_id))
+
+
+@app.command("redate")
+@reports_errors
+def redate(
+    code: str,
+    new_expiry: str = typer.Option(..., "--to", help="YYYY-MM-DD, the new last day of use"),
+    kind: RedateKind = typer.Option(..., "--kind"),
+    reason: str = typer.Option(..., "--reason"),
+    username: str = typer.Option(..., "--user", help="Who signs"),
+    password: str = typer.Option(..., prompt=True, hide_input=True),
+) -> None:
+    """Move a lot's expiry; the signer types their password."""
+    db = open_db()
+    with db.transaction() as uow:
+        lot = _lot_by_code(uow, code)
+        principal = _signer(uow, username, Permission.QUALITY_DECIDE, lot.site_id)
+        secret = _sign_as(uow, principal, password, Meaning.REDATE, "lot", lot.id)
+        service.redate_lot(
+            uow,
+            lot_id=lot.id,
+            new_expiry=date.fromisoformat(new_expiry),
+            kind=kind,
+            reason=reason,
+            principal=principal,
+            signing_grant=secret,
+        )
+    seal(db)
+    console.print(t("lot {code} now expires {date}", code=code, date=new_expiry))
