@@ -19,11 +19,13 @@ from lotline.api.routing import LotlineRoute
 from lotline.audit.api import router as audit_router
 from lotline.audit.sealer import BackgroundSealer
 from lotline.auth.api import router as auth_router
+from lotline.catalog.api import router as catalog_router
 from lotline.config import Settings, get_settings
 from lotline.db import is_reachable
 from lotline.i18n import negotiate
 from lotline.lots.api import router as lots_router
 from lotline.outbox.api import router as events_router
+from lotline.places.api import router as places_router
 from lotline.signatures.api import router as signatures_router
 from lotline.sites.api import router as sites_router
 from lotline.uow import Clock, Database, system_clock
@@ -108,7 +110,17 @@ def create_app(
         return response
 
     api = APIRouter(prefix=API_PREFIX)
-    for router in (auth_router, sites_router, lots_router, signatures_router, audit_router, events_router):
+    routers = (
+        auth_router,
+        sites_router,
+        catalog_router,
+        places_router,
+        lots_router,
+        signatures_router,
+        audit_router,
+        events_router,
+    )
+    for router in routers:
         api.include_router(router)
     app.include_router(api)
     app.include_router(health)

@@ -1,7 +1,7 @@
 """The demo company: 鲜汇食品 (Xianhui Foods), a frozen-dumpling maker near Shanghai.
 
-This skeleton loads its sites and the people who work there, one per role; later
-capabilities add products, lots, stock and the rest to the same company. Loading is
+It loads the sites and the people who work there (one per role), the master data and lots
+(``demo_catalog``); later capabilities add stock, quality and the rest to the same company. Loading is
 idempotent: what exists already is left as it is.
 """
 
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from lotline import demo_catalog
 from lotline.auth import service as auth
 from lotline.models.site import Site
 from lotline.sites import service as sites
@@ -62,4 +63,5 @@ def load(uow: UnitOfWork) -> list[DemoUser]:
         )
         site_id = site_ids[person.site_code] if person.site_code else None
         auth.grant_role(uow, user_id=user.id, role=person.role, site_id=site_id, reason="demo data")
+    demo_catalog.load(uow, site_ids=site_ids)
     return DEMO_USERS

@@ -32,8 +32,9 @@ def api_schema(fuzzed_app: FastAPI) -> schemathesis.BaseSchema:  # type: ignore[
 schema = schemathesis.pytest.from_fixture("api_schema")
 
 
+@pytest.mark.fuzz
 @schema.parametrize()
-@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck))
 def test_every_operation_answers_as_documented(case: schemathesis.Case, fuzzed_app: FastAPI) -> None:
     response = case.call(headers=fuzzed_app.state.fuzz_headers)
     assert response.status_code < 500, f"{case.method} {case.formatted_path}: {response.text}"

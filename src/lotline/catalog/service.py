@@ -7,20 +7,26 @@ bump their version, and keep every version in ``config_version`` with who, when 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from sqlalchemy import select
 
 from lotline.audit.service import record_changed, record_created, snapshot
+from lotline.catalog import external_ids
+from lotline.db import lock_for_transaction
 from lotline.domain.errors import N_, AlreadyExists, InvalidInput, NotFound
 from lotline.domain.expiry import ExpiryKind, MinimumShelfLife, ShelfLifeRule, ShelfLifeUnit
 from lotline.domain.gs1 import validate_gtin
 from lotline.domain.lotcode import compile_code_pattern, parse_template
+from lotline.domain.units import quantize
 from lotline.models.catalog import ConfigVersion, LotType, Product, StorageCondition, Unit
+from lotline.paging import Page, keyset_page
 from lotline.uow import UnitOfWork
 
 SHELF_LIFE_FIELDS = (
@@ -298,3 +304,275 @@ def update_product(
             reason=reason,
         )
     return product
+
+
+# --- reading, revising, previewing and upserting (the catalog API) ------------------------------
+
+_FIXED = N_("{field} cannot be changed.")
+# Codes name master data elsewhere (a lot type's code is part of its lot-code sequence scope, a
+# product's unit is what its stock is counted in): an update may repeat them, never change them.
+FIXED_FIELDS = {
+    "storage_condition": ("code",),
+    "lot_type": ("code",),
+    "product": ("code", "base_unit", "lot_type_id"),
+}
+DECIMAL_FIELDS = (*LIMIT_FIELDS, "min_receipt_percent", "min_ship_percent")
+# Template placeholders → the preview's request fields, so a refusal names what the caller sent.
+_PREVIEW_FIELDS = {"site": "site_code", "product": "product_code", "line": "line"}
+_E = TypeVar("_E", bound=external_ids.HasId)
+
+
+@dataclass(frozen=True)
+class CodePreview:
+    code: str
+    code_template: str
+    sequence_scope: str
+
+
+def _changes(entity_type: str, entity: object, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """``changes`` without the fixed fields (refused if they differ), decimals as stored."""
+    values = dict(changes)
+    for name in FIXED_FIELDS[entity_type]:
+        if name in values and values.pop(name) != getattr(entity, name):
+            raise InvalidInput(_FIXED, field=name, code="catalog.fixed_field")
+    for name in DECIMAL_FIELDS:
+        # Six places, as the column keeps them: re-sending 2 where 2.000000 is stored is no change.
+        if values.get(name) is not None:
+            values[name] = quantize(values[name], 6, field=name)
+    return values
+
+
+def get_storage_condition(uow: UnitOfWork, *, storage_condition_id: int) -> StorageCondition:
+    condition = uow.session.get(StorageCondition, storage_condition_id)
+    if condition is None:
+        raise NotFound(entity=N_("storage condition"), key=storage_condition_id, field="storage_condition_id")
+    return condition
+
+
+def list_storage_conditions(uow: UnitOfWork, *, cursor: str | None, limit: int) -> Page[StorageCondition]:
+    """Storage conditions in the order they were created."""
+    return keyset_page(uow.session, select(StorageCondition), StorageCondition.id, cursor=cursor, limit=limit)
+
+
+def update_storage_condition(
+    uow: UnitOfWork, *, storage_condition_id: int, changes: Mapping[str, Any], reason: str | None
+) -> StorageCondition:
+    """Change a storage condition; new limits need a reason and get a new version."""
+    condition = get_storage_condition(uow, storage_condition_id=storage_condition_id)
+    values = _changes("storage_condition", condition, changes)
+    before = snapshot(condition, exclude=AUDIT_EXCLUDE)
+    for name, value in values.items():
+        setattr(condition, name, value)
+    _check_limits(condition.min_temp_c, condition.max_temp_c)
+    after = snapshot(condition, exclude=AUDIT_EXCLUDE)
+    limits_changed = any(before[f] != after[f] for f in LIMIT_FIELDS)
+    if limits_changed:
+        condition.version += 1
+        after["version"] = condition.version
+    if after != before:
+        condition.updated_at = uow.now()
+    record_changed(
+        uow,
+        entity_type="storage_condition",
+        entity_id=condition.id,
+        before=before,
+        after=after,
+        reason=reason,
+    )
+    if limits_changed:
+        _keep_version(
+            uow,
+            entity_type="storage_condition",
+            entity_id=condition.id,
+            aspect="limits",
+            version=condition.version,
+            content=snapshot(condition, LIMIT_FIELDS),
+            reason=reason,
+        )
+    return condition
+
+
+def get_lot_type(uow: UnitOfWork, *, lot_type_id: int) -> LotType:
+    lot_type = uow.session.get(LotType, lot_type_id)
+    if lot_type is None:
+        raise NotFound(entity=N_("lot type"), key=lot_type_id, field="lot_type_id")
+    return lot_type
+
+
+def list_lot_types(uow: UnitOfWork, *, cursor: str | None, limit: int) -> Page[LotType]:
+    """Lot types in the order they were created."""
+    return keyset_page(uow.session, select(LotType), LotType.id, cursor=cursor, limit=limit)
+
+
+def update_lot_type(
+    uow: UnitOfWork, *, lot_type_id: int, changes: Mapping[str, Any], reason: str | None
+) -> LotType:
+    """Change a lot type; a new coding rule or custom-field schema needs a reason and gets a new version."""
+    lot_type = get_lot_type(uow, lot_type_id=lot_type_id)
+    values = _changes("lot_type", lot_type, changes)
+    if "code_template" in values:
+        parse_template(values["code_template"])
+    if values.get("external_code_pattern"):
+        compile_code_pattern(values["external_code_pattern"], field="external_code_pattern")
+    if "custom_schema" in values:
+        values["custom_schema"] = check_custom_schema(values["custom_schema"])
+    before = snapshot(lot_type, exclude=AUDIT_EXCLUDE)
+    for name, value in values.items():
+        setattr(lot_type, name, value)
+    after = snapshot(lot_type, exclude=AUDIT_EXCLUDE)
+    coding_changed = any(before[f] != after[f] for f in CODING_FIELDS)
+    if coding_changed:
+        lot_type.version += 1
+        after["version"] = lot_type.version
+    if after != before:
+        lot_type.updated_at = uow.now()
+    record_changed(
+        uow, entity_type="lot_type", entity_id=lot_type.id, before=before, after=after, reason=reason
+    )
+    if coding_changed:
+        _keep_version(
+            uow,
+            entity_type="lot_type",
+            entity_id=lot_type.id,
+            aspect="coding",
+            version=lot_type.version,
+            content=snapshot(lot_type, CODING_FIELDS),
+            reason=reason,
+        )
+    return lot_type
+
+
+def preview_lot_code(
+    uow: UnitOfWork,
+    *,
+    lot_type_id: int,
+    site_code: str,
+    production_date: date,
+    product_code: str | None = None,
+    line: str | None = None,
+    code_template: str | None = None,
+) -> CodePreview:
+    """The code the first lot of a period would get, from the lot type's template or a draft; no
+    sequence number is consumed."""
+    lot_type = get_lot_type(uow, lot_type_id=lot_type_id)
+    template = parse_template(code_template if code_template is not None else lot_type.code_template)
+    try:
+        code = template.render(site=site_code, on=production_date, seq=1, product=product_code, line=line)
+    except InvalidInput as exc:
+        exc.field = _PREVIEW_FIELDS.get(exc.field or "", exc.field)
+        raise
+    scope = template.sequence_scope(lot_type=lot_type.code, site=site_code, on=production_date)
+    return CodePreview(code=code, code_template=template.template, sequence_scope=scope)
+
+
+def list_products(
+    uow: UnitOfWork,
+    *,
+    cursor: str | None,
+    limit: int,
+    category: str | None = None,
+    active: bool | None = None,
+    gtin: str | None = None,
+    code: str | None = None,
+) -> Page[Product]:
+    """Products matching every given filter; a GTIN matches in any of its 8 to 14 digit forms."""
+    query = select(Product)
+    if category is not None:
+        query = query.where(Product.category == category)
+    if active is not None:
+        query = query.where(Product.active.is_(active))
+    if gtin:
+        query = query.where(Product.gtin == gtin.strip().zfill(14))
+    if code:
+        query = query.where(Product.code == code)
+    return keyset_page(uow.session, query, Product.id, cursor=cursor, limit=limit)
+
+
+def add_product(uow: UnitOfWork, **fields: Any) -> Product:
+    """``create_product``, refusing an unknown storage condition with a 404 naming it."""
+    if fields.get("storage_condition_id") is not None:
+        get_storage_condition(uow, storage_condition_id=fields["storage_condition_id"])
+    return create_product(uow, **fields)
+
+
+def revise_product(
+    uow: UnitOfWork, *, product_id: int, changes: Mapping[str, Any], reason: str | None
+) -> Product:
+    """``update_product`` after the checks outside input needs: fixed identity, GTIN, references."""
+    product = get_product(uow, product_id=product_id)
+    values = _changes("product", product, changes)
+    if values.get("gtin") is not None:
+        gtin = validate_gtin(str(values["gtin"]), field="gtin")
+        taken = select(Product.id).where(Product.gtin == gtin, Product.id != product.id)
+        if uow.session.execute(taken).first():
+            raise AlreadyExists(entity=N_("product"), key=gtin, field="gtin")
+        values["gtin"] = gtin
+    if values.get("storage_condition_id") is not None:
+        get_storage_condition(uow, storage_condition_id=values["storage_condition_id"])
+    return update_product(uow, product_id=product.id, changes=values, reason=reason)
+
+
+def list_units(uow: UnitOfWork) -> list[Unit]:
+    """Every unit of measure, by dimension, smallest first."""
+    return list(uow.session.execute(select(Unit).order_by(Unit.dimension, Unit.to_base, Unit.code)).scalars())
+
+
+def _upsert(
+    uow: UnitOfWork,
+    *,
+    system: str,
+    entity_type: str,
+    key: str,
+    create: Callable[[], _E],
+    update: Callable[[int], _E],
+) -> tuple[_E, bool]:
+    # Callers sending one new key at once queue here, so the later ones find the first one's
+    # link and update (200) instead of failing on the unique code (409).
+    lock_for_transaction(uow.session, f"external_id:{system}:{entity_type}:{key}")
+    return external_ids.upsert(
+        uow, system=system, entity_type=entity_type, key=key, create=create, update=update
+    )
+
+
+def upsert_storage_condition(
+    uow: UnitOfWork, *, system: str, key: str, fields: Mapping[str, Any], reason: str | None = None
+) -> tuple[StorageCondition, bool]:
+    """Update the storage condition (system, key) names, or create it; True when created."""
+
+    def create() -> StorageCondition:
+        return create_storage_condition(uow, **({"min_temp_c": None, "max_temp_c": None} | dict(fields)))
+
+    def update(storage_condition_id: int) -> StorageCondition:
+        return update_storage_condition(
+            uow, storage_condition_id=storage_condition_id, changes=fields, reason=reason
+        )
+
+    return _upsert(uow, system=system, entity_type="storage_condition", key=key, create=create, update=update)
+
+
+def upsert_lot_type(
+    uow: UnitOfWork, *, system: str, key: str, fields: Mapping[str, Any], reason: str | None = None
+) -> tuple[LotType, bool]:
+    """Update the lot type (system, key) names, or create it; True when created."""
+
+    def create() -> LotType:
+        return create_lot_type(uow, **fields)
+
+    def update(lot_type_id: int) -> LotType:
+        return update_lot_type(uow, lot_type_id=lot_type_id, changes=fields, reason=reason)
+
+    return _upsert(uow, system=system, entity_type="lot_type", key=key, create=create, update=update)
+
+
+def upsert_product(
+    uow: UnitOfWork, *, system: str, key: str, fields: Mapping[str, Any], reason: str | None = None
+) -> tuple[Product, bool]:
+    """Update the product (system, key) names, or create it; True when created."""
+
+    def create() -> Product:
+        return add_product(uow, **fields)
+
+    def update(product_id: int) -> Product:
+        return revise_product(uow, product_id=product_id, changes=fields, reason=reason)
+
+    return _upsert(uow, system=system, entity_type="product", key=key, create=create, update=update)

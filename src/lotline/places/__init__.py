@@ -1,0 +1,1 @@
+"""Places: the location tree of each site (warehouse → zone → bin, cold rooms, vehicles) and partners."""
