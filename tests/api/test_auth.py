@@ -201,3 +201,11 @@ def test_a_short_password_is_refused_and_nothing_is_created(client: TestClient, 
     assert response.json()["errors"][0]["code"] == "validation.string_too_short"
     names = [u["username"] for u in client.get("/api/v1/users", headers=admin).json()["items"]]
     assert "weak" not in names
+
+
+def test_a_control_character_in_a_sign_in_name_is_a_clear_4xx_not_a_500(
+    client: TestClient, people: People
+) -> None:
+    response = client.post("/api/v1/auth/session", json={"username": "qa\u0000", "password": "whatever1"})
+    assert 400 <= response.status_code < 500
+    assert response.headers["content-type"].startswith("application/problem+json")

@@ -2,35 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from lotline.app import API_PREFIX, create_app
 from lotline.auth import service as auth
 from lotline.catalog import service as catalog
 from lotline.models.audit import AuditRecord
 from lotline.models.catalog import ExternalId, Location, Partner
 from lotline.places import service as places
-from lotline.places.api import router as places_router
 from lotline.uow import Database
 from tests.app_fixtures import PASSWORD, People
 from tests.conftest import FakeClock
 
 GOOD_GLN = "6901234000016"
-
-
-@pytest.fixture
-def client(db: Database, clock: FakeClock) -> Iterator[TestClient]:
-    """The application, with the places router mounted if app.py does not mount it yet."""
-    app = create_app(db.settings, db=db, clock=clock, run_sealer=False)
-    if not any(getattr(route, "path", None) == f"{API_PREFIX}/partners" for route in app.routes):
-        app.include_router(places_router, prefix=API_PREFIX)
-    with TestClient(app) as test_client:
-        yield test_client
 
 
 @pytest.fixture

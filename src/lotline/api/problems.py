@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute, Match, Mount, Route
 
@@ -197,6 +197,21 @@ def integrity_response(request: Request, exc: IntegrityError) -> JSONResponse:
     )
 
 
+def data_error_response(request: Request, exc: DataError) -> JSONResponse:
+    """A value the database cannot store (a NUL byte in text, an out-of-range number): 422."""
+    log.info("data error on %s %s: %s", request.method, request.url.path, exc.orig)
+    _ = gettext_for(request_language(request))
+    return problem(
+        request,
+        status=422,
+        code="invalid_data",
+        title=_(TITLES[ErrorKind.INVALID]),
+        detail=_(
+            "A value in the request cannot be stored (for example a control character). Nothing was written."
+        ),
+    )
+
+
 def unexpected_response(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     _ = gettext_for(request_language(request))
@@ -228,6 +243,10 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, IntegrityError)
         return integrity_response(request, exc)
 
+    async def on_data_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, DataError)
+        return data_error_response(request, exc)
+
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         return unexpected_response(request, exc)
 
@@ -235,4 +254,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(IntegrityError, on_integrity)
+    app.add_exception_handler(DataError, on_data_error)
     app.add_exception_handler(Exception, on_unexpected)
