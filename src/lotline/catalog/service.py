@@ -70,6 +70,47 @@ def _keep_version(
     )
 
 
+def _revise(
+    uow: UnitOfWork,
+    entity: Any,
+    *,
+    entity_type: str,
+    aspect: str,
+    governed: tuple[str, ...],
+    version_attr: str,
+    values: Mapping[str, Any],
+    reason: str | None,
+    check: Callable[[], None] | None = None,
+) -> None:
+    """Apply ``values`` under change control: a change to a ``governed`` field needs a reason,
+    bumps ``version_attr`` and keeps the new version of that aspect; everything is audited."""
+    before = snapshot(entity, exclude=AUDIT_EXCLUDE)
+    for name, value in values.items():
+        setattr(entity, name, value)
+    if check is not None:
+        check()
+    after = snapshot(entity, exclude=AUDIT_EXCLUDE)
+    governed_changed = any(before[f] != after[f] for f in governed)
+    if governed_changed:
+        setattr(entity, version_attr, getattr(entity, version_attr) + 1)
+        after[version_attr] = getattr(entity, version_attr)
+    if after != before:
+        entity.updated_at = uow.now()
+    record_changed(
+        uow, entity_type=entity_type, entity_id=entity.id, before=before, after=after, reason=reason
+    )
+    if governed_changed:
+        _keep_version(
+            uow,
+            entity_type=entity_type,
+            entity_id=entity.id,
+            aspect=aspect,
+            version=getattr(entity, version_attr),
+            content=snapshot(entity, governed),
+            reason=reason,
+        )
+
+
 def history(uow: UnitOfWork, *, entity_type: str, entity_id: int) -> list[ConfigVersion]:
     """Every kept version of an entity's GMP configuration, oldest first."""
     return list(
@@ -279,30 +320,17 @@ def update_product(
 ) -> Product:
     """Change a product; a new shelf-life rule needs a reason, gets a new version, moves no lot."""
     product = get_product(uow, product_id=product_id)
-    before = snapshot(product, exclude=AUDIT_EXCLUDE)
-    for name, value in changes.items():
-        setattr(product, name, value)
-    _check_product_rules(product)
-    after = snapshot(product, exclude=AUDIT_EXCLUDE)
-    rule_changed = any(before[f] != after[f] for f in SHELF_LIFE_FIELDS)
-    if rule_changed:
-        product.shelf_life_version += 1
-        after["shelf_life_version"] = product.shelf_life_version
-    if after != before:
-        product.updated_at = uow.now()
-    record_changed(
-        uow, entity_type="product", entity_id=product.id, before=before, after=after, reason=reason
+    _revise(
+        uow,
+        product,
+        entity_type="product",
+        aspect="shelf_life",
+        governed=SHELF_LIFE_FIELDS,
+        version_attr="shelf_life_version",
+        values=changes,
+        reason=reason,
+        check=lambda: _check_product_rules(product),
     )
-    if rule_changed:
-        _keep_version(
-            uow,
-            entity_type="product",
-            entity_id=product.id,
-            aspect="shelf_life",
-            version=product.shelf_life_version,
-            content=snapshot(product, SHELF_LIFE_FIELDS),
-            reason=reason,
-        )
     return product
 
 
@@ -360,35 +388,17 @@ def update_storage_condition(
     """Change a storage condition; new limits need a reason and get a new version."""
     condition = get_storage_condition(uow, storage_condition_id=storage_condition_id)
     values = _changes("storage_condition", condition, changes)
-    before = snapshot(condition, exclude=AUDIT_EXCLUDE)
-    for name, value in values.items():
-        setattr(condition, name, value)
-    _check_limits(condition.min_temp_c, condition.max_temp_c)
-    after = snapshot(condition, exclude=AUDIT_EXCLUDE)
-    limits_changed = any(before[f] != after[f] for f in LIMIT_FIELDS)
-    if limits_changed:
-        condition.version += 1
-        after["version"] = condition.version
-    if after != before:
-        condition.updated_at = uow.now()
-    record_changed(
+    _revise(
         uow,
+        condition,
         entity_type="storage_condition",
-        entity_id=condition.id,
-        before=before,
-        after=after,
+        aspect="limits",
+        governed=LIMIT_FIELDS,
+        version_attr="version",
+        values=values,
         reason=reason,
+        check=lambda: _check_limits(condition.min_temp_c, condition.max_temp_c),
     )
-    if limits_changed:
-        _keep_version(
-            uow,
-            entity_type="storage_condition",
-            entity_id=condition.id,
-            aspect="limits",
-            version=condition.version,
-            content=snapshot(condition, LIMIT_FIELDS),
-            reason=reason,
-        )
     return condition
 
 
@@ -416,29 +426,16 @@ def update_lot_type(
         compile_code_pattern(values["external_code_pattern"], field="external_code_pattern")
     if "custom_schema" in values:
         values["custom_schema"] = check_custom_schema(values["custom_schema"])
-    before = snapshot(lot_type, exclude=AUDIT_EXCLUDE)
-    for name, value in values.items():
-        setattr(lot_type, name, value)
-    after = snapshot(lot_type, exclude=AUDIT_EXCLUDE)
-    coding_changed = any(before[f] != after[f] for f in CODING_FIELDS)
-    if coding_changed:
-        lot_type.version += 1
-        after["version"] = lot_type.version
-    if after != before:
-        lot_type.updated_at = uow.now()
-    record_changed(
-        uow, entity_type="lot_type", entity_id=lot_type.id, before=before, after=after, reason=reason
+    _revise(
+        uow,
+        lot_type,
+        entity_type="lot_type",
+        aspect="coding",
+        governed=CODING_FIELDS,
+        version_attr="version",
+        values=values,
+        reason=reason,
     )
-    if coding_changed:
-        _keep_version(
-            uow,
-            entity_type="lot_type",
-            entity_id=lot_type.id,
-            aspect="coding",
-            version=lot_type.version,
-            content=snapshot(lot_type, CODING_FIELDS),
-            reason=reason,
-        )
     return lot_type
 
 
