@@ -431,3 +431,28 @@ def test_a_user_without_master_write_can_read_master_data_but_not_change_it(
         assert response.status_code == 403, response.request.url
         assert response.json()["code"] == "auth.forbidden"
     assert (count(db, Product), count(db, LotType), count(db, AuditRecord)) == before
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"$ref": "#/$defs/missing"},
+        {"type": "object", "properties": {"origin": {"$ref": "https://example.com/origin.json"}}},
+    ],
+)
+def test_a_custom_schema_with_a_reference_that_cannot_resolve_is_refused(
+    client: TestClient, people: People, schema: dict[str, object]
+) -> None:
+    response = client.post(
+        "/api/v1/lot-types",
+        json={
+            "code": "BADREF",
+            "name_zh": "坏",
+            "name_en": "Bad",
+            "code_template": "{site}{seq:04}",
+            "custom_schema": schema,
+        },
+        headers=people.bearer("admin"),
+    )
+    assert response.status_code == 422
+    assert response.json()["field"] == "custom_schema"

@@ -122,10 +122,34 @@ def history(uow: UnitOfWork, *, entity_type: str, entity_id: int) -> list[Config
     )
 
 
+def _check_references(node: object, root: dict[str, Any]) -> None:
+    """Every ``$ref`` must point inside the schema and resolve: a lot type must never fail later."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            target: object = root
+            if not ref.startswith("#"):
+                raise SchemaError(f"only references inside the schema are allowed, not {ref}")
+            for part in [p for p in ref[1:].split("/") if p]:
+                key = part.replace("~1", "/").replace("~0", "~")
+                if isinstance(target, dict) and key in target:
+                    target = target[key]
+                elif isinstance(target, list) and key.isdigit() and int(key) < len(target):
+                    target = target[int(key)]
+                else:
+                    raise SchemaError(f"the reference {ref} does not resolve")
+        for value in node.values():
+            _check_references(value, root)
+    elif isinstance(node, list):
+        for value in node:
+            _check_references(value, root)
+
+
 def check_custom_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
     """A lot type's custom-field schema must itself be a valid JSON Schema (2020-12)."""
     try:
         Draft202012Validator.check_schema(dict(schema))
+        _check_references(dict(schema), dict(schema))
     except SchemaError as exc:
         raise InvalidInput(
             N_("The custom-field schema is not a valid JSON Schema: {problem}"),
