@@ -8,6 +8,7 @@ from typing import Protocol, TypeVar
 from sqlalchemy import select
 
 from lotline.audit.service import record
+from lotline.db import lock_for_transaction
 from lotline.domain.errors import N_, InvalidInput
 from lotline.models.catalog import ExternalId
 from lotline.uow import UnitOfWork
@@ -63,8 +64,11 @@ def upsert(
 ) -> tuple[E, bool]:
     """Update the entity (system, key) names, or create it and link the key. True when created.
 
-    Sending the same key twice updates; it never makes a second entity.
+    Sending the same key twice updates; it never makes a second entity. Callers sending one new
+    key at the same moment queue on a named lock, so the later ones find the first one's link
+    and update instead of failing on a unique code.
     """
+    lock_for_transaction(uow.session, f"external_id:{system}:{entity_type}:{key}")
     existing = resolve(uow, system=system, entity_type=entity_type, key=key)
     if existing is not None:
         return update(existing), False

@@ -19,7 +19,6 @@ from sqlalchemy import select
 
 from lotline.audit.service import record_changed, record_created, snapshot
 from lotline.catalog import external_ids
-from lotline.db import lock_for_transaction
 from lotline.domain.errors import N_, AlreadyExists, InvalidInput, NotFound
 from lotline.domain.expiry import ExpiryKind, MinimumShelfLife, ShelfLifeRule, ShelfLifeUnit
 from lotline.domain.gs1 import validate_gtin
@@ -538,23 +537,6 @@ def list_units(uow: UnitOfWork) -> list[Unit]:
     return list(uow.session.execute(select(Unit).order_by(Unit.dimension, Unit.to_base, Unit.code)).scalars())
 
 
-def _upsert(
-    uow: UnitOfWork,
-    *,
-    system: str,
-    entity_type: str,
-    key: str,
-    create: Callable[[], _E],
-    update: Callable[[int], _E],
-) -> tuple[_E, bool]:
-    # Callers sending one new key at once queue here, so the later ones find the first one's
-    # link and update (200) instead of failing on the unique code (409).
-    lock_for_transaction(uow.session, f"external_id:{system}:{entity_type}:{key}")
-    return external_ids.upsert(
-        uow, system=system, entity_type=entity_type, key=key, create=create, update=update
-    )
-
-
 def upsert_storage_condition(
     uow: UnitOfWork, *, system: str, key: str, fields: Mapping[str, Any], reason: str | None = None
 ) -> tuple[StorageCondition, bool]:
@@ -568,7 +550,9 @@ def upsert_storage_condition(
             uow, storage_condition_id=storage_condition_id, changes=fields, reason=reason
         )
 
-    return _upsert(uow, system=system, entity_type="storage_condition", key=key, create=create, update=update)
+    return external_ids.upsert(
+        uow, system=system, entity_type="storage_condition", key=key, create=create, update=update
+    )
 
 
 def upsert_lot_type(
@@ -582,7 +566,9 @@ def upsert_lot_type(
     def update(lot_type_id: int) -> LotType:
         return update_lot_type(uow, lot_type_id=lot_type_id, changes=fields, reason=reason)
 
-    return _upsert(uow, system=system, entity_type="lot_type", key=key, create=create, update=update)
+    return external_ids.upsert(
+        uow, system=system, entity_type="lot_type", key=key, create=create, update=update
+    )
 
 
 def upsert_product(
@@ -596,4 +582,6 @@ def upsert_product(
     def update(product_id: int) -> Product:
         return revise_product(uow, product_id=product_id, changes=fields, reason=reason)
 
-    return _upsert(uow, system=system, entity_type="product", key=key, create=create, update=update)
+    return external_ids.upsert(
+        uow, system=system, entity_type="product", key=key, create=create, update=update
+    )
