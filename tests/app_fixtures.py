@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
@@ -11,6 +12,8 @@ from fastapi.testclient import TestClient
 from lotline.app import create_app
 from lotline.audit.sealer import seal_pending
 from lotline.auth import service as auth
+from lotline.catalog import service as catalog
+from lotline.lots import service as lots
 from lotline.sites import service as sites
 from lotline.uow import Database
 from tests.conftest import FakeClock
@@ -60,3 +63,44 @@ def client(db: Database, clock: FakeClock) -> Iterator[TestClient]:
     app = create_app(db.settings, db=db, clock=clock, run_sealer=False)
     with TestClient(app) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def stock(db: Database, clock: FakeClock, people: People) -> dict[str, int]:
+    """One product, a lot at site A and a held lot at site B."""
+    with db.transaction(clock=clock) as uow:
+        lot_type = catalog.create_lot_type(
+            uow,
+            code="RAW",
+            name_zh="原料",
+            name_en="Raw material",
+            code_template="{site}{yy}{doy:03}{seq:04}",
+        )
+        product = catalog.create_product(
+            uow,
+            code="PORK",
+            name_zh="猪肉",
+            name_en="Pork",
+            base_unit="KGM",
+            lot_type_id=lot_type.id,
+            shelf_life_amount=10,
+            shelf_life_unit="DAYS",
+            expiry_kind="USE_BY",
+            retest_days=None,
+        )
+        at_a = lots.register_lot(
+            uow,
+            product_id=product.id,
+            site_id=people.site_ids["A"],
+            source="PRODUCTION",
+            production_date=date(2026, 3, 1),
+        )
+        at_b = lots.register_lot(
+            uow,
+            product_id=product.id,
+            site_id=people.site_ids["B"],
+            source="PRODUCTION",
+            production_date=date(2026, 3, 1),
+        )
+        hold_b = lots.place_hold(uow, lot_id=at_b.id, hold_type=lots.HoldType.QA, reason="sampling")
+        return {"product": product.id, "a": at_a.id, "b": at_b.id, "hold_b": hold_b.id}

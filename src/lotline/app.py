@@ -29,7 +29,8 @@ from lotline.places.api import router as places_router
 from lotline.signatures.api import router as signatures_router
 from lotline.sites.api import router as sites_router
 from lotline.uow import Clock, Database, system_clock
-from lotline.web import pages
+from lotline.web import boards, pages, shell
+from lotline.web import lots as lot_pages
 
 API_PREFIX = "/api/v1"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -94,6 +95,7 @@ def create_app(
     ) -> Response:
         sent = request.headers.get("x-request-id", "")
         request.state.request_id = sent if _REQUEST_ID.match(sent) else uuid.uuid4().hex
+        request.state.language_chosen = pages.LANGUAGE_COOKIE in request.cookies
         request.state.language = negotiate(
             request.headers.get("accept-language"),
             preferred=request.cookies.get(pages.LANGUAGE_COOKIE),
@@ -125,5 +127,8 @@ def create_app(
     app.include_router(api)
     app.include_router(health)
     app.include_router(pages.router)
+    app.include_router(boards.router)
+    app.include_router(lot_pages.router)
+    app.state.html_problem = shell.problem_page
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")
     return app

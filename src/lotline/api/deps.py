@@ -46,7 +46,9 @@ def resolve_principal(request: Request, uow: UnitOfWork) -> Principal | None:
             request.state.csrf_token = session.csrf_token
             request.state.web_session = session
             if request.method not in SAFE_METHODS:
-                sent = request.headers.get(CSRF_HEADER, "")
+                # API clients send the header; the web's forms carry the token as a field,
+                # which the web route class reads before the dependencies run.
+                sent = request.headers.get(CSRF_HEADER) or getattr(request.state, "form_csrf", None) or ""
                 if not hmac.compare_digest(sent.encode(), session.csrf_token.encode()):
                     request.state.principal_error = CsrfRejected(field=CSRF_HEADER)
                     principal = None
@@ -55,7 +57,8 @@ def resolve_principal(request: Request, uow: UnitOfWork) -> Principal | None:
     request.state.principal = principal
     if principal is not None:
         uow.act_as(principal)
-        if principal.language:
+        # The user's own setting, unless they switched language in the page header just now.
+        if principal.language and not getattr(request.state, "language_chosen", False):
             request.state.language = principal.language
     return principal
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute, Match, Mount, Route
@@ -48,6 +48,16 @@ VALIDATION_MESSAGES = {
 }
 
 
+def wants_html(request: Request) -> bool:
+    """Whether the error goes to a person in a browser (a web page) rather than an API client."""
+    if getattr(request.state, "html_errors", False):
+        return True
+    path = request.url.path
+    return not path.startswith(("/api/", "/healthz", "/readyz", "/openapi")) and "text/html" in (
+        request.headers.get("accept", "")
+    )
+
+
 def request_language(request: Request) -> str:
     """The language chosen for this request by the language middleware."""
     return getattr(request.state, "language", "en")
@@ -64,7 +74,7 @@ def problem(
     errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
     extra: dict[str, object] | None = None,
-) -> JSONResponse:
+) -> Response:
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE_BASE + code,
         "title": title,
@@ -82,10 +92,14 @@ def problem(
     request_id = getattr(request.state, "request_id", None)
     if request_id:
         body["request_id"] = request_id
+    html_page = getattr(request.app.state, "html_problem", None)
+    if html_page is not None and wants_html(request):
+        page: Response = html_page(request, body)
+        return page
     return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
-def lotline_error_response(request: Request, error: LotlineError) -> JSONResponse:
+def lotline_error_response(request: Request, error: LotlineError) -> Response:
     """The problem+json response for a domain error, in the reader's language."""
     _ = gettext_for(request_language(request))
     status = STATUS_BY_KIND[error.kind]
@@ -112,7 +126,7 @@ def _field_of(location: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "body"
 
 
-def validation_response(request: Request, exc: RequestValidationError) -> JSONResponse:
+def validation_response(request: Request, exc: RequestValidationError) -> Response:
     _ = gettext_for(request_language(request))
     errors = []
     for item in exc.errors():
@@ -133,7 +147,7 @@ def validation_response(request: Request, exc: RequestValidationError) -> JSONRe
     )
 
 
-def http_error_response(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+def http_error_response(request: Request, exc: StarletteHTTPException) -> Response:
     _ = gettext_for(request_language(request))
     codes = {
         400: (
@@ -182,7 +196,7 @@ def allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
-def integrity_response(request: Request, exc: IntegrityError) -> JSONResponse:
+def integrity_response(request: Request, exc: IntegrityError) -> Response:
     """A constraint the database enforced (usually a concurrent duplicate): 409, nothing written."""
     log.info("integrity error on %s %s: %s", request.method, request.url.path, exc.orig)
     _ = gettext_for(request_language(request))
@@ -197,7 +211,7 @@ def integrity_response(request: Request, exc: IntegrityError) -> JSONResponse:
     )
 
 
-def data_error_response(request: Request, exc: DataError) -> JSONResponse:
+def data_error_response(request: Request, exc: DataError) -> Response:
     """A value the database cannot store (a NUL byte in text, an out-of-range number): 422."""
     log.info("data error on %s %s: %s", request.method, request.url.path, exc.orig)
     _ = gettext_for(request_language(request))
@@ -212,7 +226,7 @@ def data_error_response(request: Request, exc: DataError) -> JSONResponse:
     )
 
 
-def unexpected_response(request: Request, exc: Exception) -> JSONResponse:
+def unexpected_response(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     _ = gettext_for(request_language(request))
     return problem(
@@ -227,27 +241,27 @@ def unexpected_response(request: Request, exc: Exception) -> JSONResponse:
 def install(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
 
-    async def on_lotline_error(request: Request, exc: Exception) -> JSONResponse:
+    async def on_lotline_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, LotlineError)
         return lotline_error_response(request, exc)
 
-    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+    async def on_validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         return validation_response(request, exc)
 
-    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+    async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         return http_error_response(request, exc)
 
-    async def on_integrity(request: Request, exc: Exception) -> JSONResponse:
+    async def on_integrity(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, IntegrityError)
         return integrity_response(request, exc)
 
-    async def on_data_error(request: Request, exc: Exception) -> JSONResponse:
+    async def on_data_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, DataError)
         return data_error_response(request, exc)
 
-    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
         return unexpected_response(request, exc)
 
     app.add_exception_handler(LotlineError, on_lotline_error)

@@ -155,6 +155,11 @@ def _local_date(moment: datetime, zone: ZoneInfo) -> date:
     return moment.astimezone(zone).date()
 
 
+def local_today(now: datetime, site_zone: str) -> date:
+    """The calendar date at a site (its time zone) at the instant ``now``."""
+    return _local_date(now, _zone(site_zone))
+
+
 def expires_at_local(expiry_date: date, site_zone: str) -> datetime:
     """The first instant (aware UTC) the lot is expired: 00:00 local on the day after expiry.
 

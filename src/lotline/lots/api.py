@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-from zoneinfo import ZoneInfo
-
 from fastapi import APIRouter, Depends, Query
 
 from lotline.api.deps import get_uow, requires
@@ -12,25 +9,14 @@ from lotline.api.routing import LotlineRoute
 from lotline.api.schemas import MAX_ID, PROBLEM_RESPONSES, IdPath, PageOut
 from lotline.audit import queries as audit_queries
 from lotline.audit.schemas import AuditRecordRead
-from lotline.domain.errors import N_, NotFound, PermissionDenied
+from lotline.domain.errors import PermissionDenied
 from lotline.domain.permissions import Permission, Principal
 from lotline.domain.status import HoldType, QualityStatus
 from lotline.lots import queries, service
 from lotline.lots.schemas import HoldCreate, HoldLift, HoldRead, LotCreate, LotRead, Redate
-from lotline.models.lot import Hold, Lot
 from lotline.uow import UnitOfWork
 
 router = APIRouter(tags=["lots"], route_class=LotlineRoute, responses=PROBLEM_RESPONSES)
-
-
-def visible_lot(uow: UnitOfWork, principal: Principal, lot_id: int, permission: Permission) -> Lot:
-    """The lot, if the caller holds ``permission`` at its site; 404 otherwise (no existence leak)."""
-    lot = uow.session.get(Lot, lot_id)
-    if lot is None or not principal.can(permission, lot.site_id):
-        if lot is not None and principal.can(Permission.LOT_READ, lot.site_id):
-            raise PermissionDenied(permission=permission.value)
-        raise NotFound(entity=N_("lot"), key=lot_id, field="lot_id")
-    return lot
 
 
 @router.get("/lots", response_model=PageOut[LotRead])
@@ -49,10 +35,11 @@ def list_lots(
 ) -> PageOut[LotRead]:
     """Lots at the caller's sites, filtered by product, site, status, hold and expiry."""
     sites = principal.site_ids_with(Permission.LOT_READ)
-    expiring_by = None
+    expiry = None
     if expiring_within_days is not None:
-        today = uow.now().astimezone(ZoneInfo(uow.settings.default_time_zone)).date()
-        expiring_by = today + timedelta(days=expiring_within_days)
+        # "Within N days" of each site's own local date: expiry is compared where the stock is.
+        todays = queries.site_todays(uow, sites, uow.now())
+        expiry = queries.ExpiryWindow(low=None, high=expiring_within_days, today_by_site=todays)
     criteria = queries.LotFilter(
         site_ids=frozenset(sites) if sites is not None else None,
         product_id=product_id,
@@ -60,7 +47,7 @@ def list_lots(
         quality_status=quality_status.value if quality_status else None,
         on_hold=on_hold,
         hold_type=hold_type.value if hold_type else None,
-        expiring_by=expiring_by,
+        expiry=expiry,
         code=code,
     )
     page = queries.list_lots(uow, criteria=criteria, cursor=cursor, limit=limit)
@@ -85,7 +72,7 @@ def get_lot(
     lot_id: IdPath, principal: Principal = requires(Permission.LOT_READ), uow: UnitOfWork = Depends(get_uow)
 ) -> LotRead:
     """One lot with its expiry provenance and custom fields."""
-    return LotRead.model_validate(visible_lot(uow, principal, lot_id, Permission.LOT_READ))
+    return LotRead.model_validate(service.visible_lot(uow, principal, lot_id, Permission.LOT_READ))
 
 
 @router.get("/lots/{lot_id}/history", response_model=PageOut[AuditRecordRead])
@@ -97,7 +84,7 @@ def lot_history(
     uow: UnitOfWork = Depends(get_uow),
 ) -> PageOut[AuditRecordRead]:
     """The lot's audit trail, newest first: creation, holds, signatures, re-dating."""
-    lot = visible_lot(uow, principal, lot_id, Permission.LOT_READ)
+    lot = service.visible_lot(uow, principal, lot_id, Permission.LOT_READ)
     criteria = audit_queries.AuditFilter(entity_type="lot", entity_id=str(lot.id))
     page = audit_queries.list_records(uow, criteria=criteria, cursor=cursor, limit=limit)
     return PageOut[AuditRecordRead](
@@ -110,7 +97,7 @@ def lot_holds(
     lot_id: IdPath, principal: Principal = requires(Permission.LOT_READ), uow: UnitOfWork = Depends(get_uow)
 ) -> list[HoldRead]:
     """Every hold of the lot, active and lifted."""
-    lot = visible_lot(uow, principal, lot_id, Permission.LOT_READ)
+    lot = service.visible_lot(uow, principal, lot_id, Permission.LOT_READ)
     return [HoldRead.model_validate(h) for h in service.all_holds(uow, lot_id=lot.id)]
 
 
@@ -122,7 +109,7 @@ def place_hold(
     uow: UnitOfWork = Depends(get_uow),
 ) -> HoldRead:
     """Put a typed hold on a lot; other holds are untouched."""
-    lot = visible_lot(uow, principal, lot_id, Permission.HOLD_PLACE)
+    lot = service.visible_lot(uow, principal, lot_id, Permission.HOLD_PLACE)
     return HoldRead.model_validate(
         service.place_hold(uow, lot_id=lot.id, hold_type=body.hold_type, reason=body.reason)
     )
@@ -136,9 +123,7 @@ def lift_hold(
     uow: UnitOfWork = Depends(get_uow),
 ) -> HoldRead:
     """Lift one hold by a signed decision (carry the signing grant)."""
-    hold = uow.session.get(Hold, hold_id)
-    if hold is None or not principal.can(Permission.HOLD_LIFT, hold.site_id):
-        raise NotFound(entity=N_("active hold"), key=hold_id, field="hold_id")
+    hold = service.visible_hold(uow, principal, hold_id, Permission.HOLD_LIFT)
     lifted = service.lift_hold(
         uow, hold_id=hold.id, reason=body.reason, principal=principal, signing_grant=body.signing_grant
     )
@@ -153,7 +138,7 @@ def redate_lot(
     uow: UnitOfWork = Depends(get_uow),
 ) -> LotRead:
     """Move the lot's expiry (retest passed, extension, thaw, shortening): signed, with a reason."""
-    lot = visible_lot(uow, principal, lot_id, Permission.QUALITY_DECIDE)
+    lot = service.visible_lot(uow, principal, lot_id, Permission.QUALITY_DECIDE)
     redated = service.redate_lot(
         uow,
         lot_id=lot.id,

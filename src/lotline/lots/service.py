@@ -18,11 +18,11 @@ from sqlalchemy import select
 from lotline.audit.service import record, record_changed, record_created, snapshot
 from lotline.catalog.service import get_product, shelf_life_rule, validate_custom_fields
 from lotline.db import next_in_sequence
-from lotline.domain.errors import N_, AlreadyExists, InvalidInput, NotFound
+from lotline.domain.errors import N_, AlreadyExists, InvalidInput, NotFound, PermissionDenied
 from lotline.domain.expiry import RedateKind, compute_expiry, is_expired, redate
 from lotline.domain.lotcode import parse_template, validate_external_code
 from lotline.domain.matrix import StockSituation
-from lotline.domain.permissions import Principal
+from lotline.domain.permissions import Permission, Principal
 from lotline.domain.signature import Meaning
 from lotline.domain.status import HoldType, QualityStatus, StockStatus
 from lotline.models.catalog import LotType, Partner
@@ -42,6 +42,30 @@ def get_lot(uow: UnitOfWork, *, lot_id: int) -> Lot:
     if lot is None:
         raise NotFound(entity=N_("lot"), key=lot_id, field="lot_id")
     return lot
+
+
+def visible_lot(uow: UnitOfWork, principal: Principal, lot_id: int, permission: Permission) -> Lot:
+    """The lot, if the caller holds ``permission`` at its site.
+
+    Someone who may not even read the lot's site gets "not found" (no existence leak); someone
+    who may read it but not do this gets "not allowed".
+    """
+    lot = uow.session.get(Lot, lot_id)
+    if lot is None or not principal.can(permission, lot.site_id):
+        if lot is not None and principal.can(Permission.LOT_READ, lot.site_id):
+            raise PermissionDenied(permission=permission.value)
+        raise NotFound(entity=N_("lot"), key=lot_id, field="lot_id")
+    return lot
+
+
+def visible_hold(uow: UnitOfWork, principal: Principal, hold_id: int, permission: Permission) -> Hold:
+    """The hold, if the caller holds ``permission`` at its site; else as :func:`visible_lot`."""
+    hold = uow.session.get(Hold, hold_id)
+    if hold is None or not principal.can(permission, hold.site_id):
+        if hold is not None and principal.can(Permission.LOT_READ, hold.site_id):
+            raise PermissionDenied(permission=permission.value)
+        raise NotFound(entity=N_("hold"), key=hold_id, field="hold_id")
+    return hold
 
 
 def register_lot(

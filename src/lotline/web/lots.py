@@ -1,0 +1,439 @@
+"""Lot pages: the list with filters, the lot page, holds and re-dating through the signing dialog."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import date
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from lotline.api.deps import get_uow, requires
+from lotline.api.problems import STATUS_BY_KIND
+from lotline.domain.errors import N_, InvalidInput, LoginThrottled, LotlineError, NotFound
+from lotline.domain.expiry import RedateKind
+from lotline.domain.permissions import Permission, Principal
+from lotline.domain.signature import Meaning
+from lotline.domain.status import HoldType, QualityStatus
+from lotline.i18n import gettext_for
+from lotline.lots import overview, queries, service
+from lotline.models.catalog import Product
+from lotline.models.site import Site
+from lotline.signatures import service as signatures
+from lotline.uow import UnitOfWork
+from lotline.web.routing import WebRoute
+from lotline.web.shell import redirect, render
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+
+PAGE_SIZE = 50
+
+
+def optional_int(value: str | None, field: str) -> int | None:
+    """A whole number from a form or query field; blank means "not given"."""
+    if value is None or not value.strip():
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        raise InvalidInput(
+            N_("{field} must be a whole number."), field=field, code="web.not_a_number"
+        ) from None
+    if number < 0 or number > 2**53 - 1:
+        raise InvalidInput(N_("{field} must be a whole number."), field=field, code="web.not_a_number")
+    return number
+
+
+def choice(value: str | None, allowed: type[Any], field: str) -> str | None:
+    """An enum value from a form or query field; blank means "not given"."""
+    if value is None or not value.strip():
+        return None
+    if value not in {member.value for member in allowed}:
+        raise InvalidInput(N_("{field} has a value that is not allowed."), field=field, code="web.bad_choice")
+    return value
+
+
+def readable_sites(uow: UnitOfWork, principal: Principal, permission: Permission) -> list[Site]:
+    allowed = principal.site_ids_with(permission)
+    query = select(Site).order_by(Site.code)
+    if allowed is not None:
+        query = query.where(Site.id.in_(allowed))
+    return list(uow.session.scalars(query))
+
+
+def product_choices(uow: UnitOfWork) -> list[Product]:
+    return list(uow.session.scalars(select(Product).where(Product.active.is_(True)).order_by(Product.code)))
+
+
+HOLD_CHOICES = frozenset({"any", "none"} | {h.value for h in HoldType})
+
+
+@dataclass(frozen=True)
+class ListFilters:
+    """The lot list's filters as a person sets them in the form."""
+
+    product_id: int | None = None
+    site_id: int | None = None
+    quality_status: str | None = None
+    hold: str | None = None  # "any", "none" or a hold type
+    expiring_within_days: int | None = None
+    bucket: str | None = None  # an expiring-board bucket
+    code: str | None = None
+
+    def criteria(
+        self,
+        sites: set[int] | None,
+        *,
+        today_by_site: Callable[[], dict[int, date]],
+        bounds: tuple[int, ...],
+    ) -> queries.LotFilter:
+        window: tuple[int | None, int | None] | None = None
+        if self.expiring_within_days is not None:
+            window = (None, self.expiring_within_days)
+        if self.bucket:
+            window = queries.window_for_bucket(self.bucket, bounds)
+            if window is None:
+                raise InvalidInput(
+                    N_("{field} has a value that is not allowed."), field="bucket", code="web.bad_choice"
+                )
+        expiry = queries.ExpiryWindow(window[0], window[1], today_by_site()) if window else None
+        hold_type = self.hold if self.hold not in (None, "any", "none") else None
+        return queries.LotFilter(
+            site_ids=frozenset(sites) if sites is not None else None,
+            product_id=self.product_id,
+            site_id=self.site_id,
+            quality_status=self.quality_status,
+            on_hold={"any": True, "none": False}.get(self.hold or ""),
+            hold_type=hold_type,
+            expiry=expiry,
+            code=self.code,
+        )
+
+
+@router.get("/lots")
+def lot_list(
+    request: Request,
+    product_id: str | None = None,
+    site_id: str | None = None,
+    quality_status: str | None = None,
+    hold: str | None = None,
+    expiring_within_days: str | None = None,
+    bucket: str | None = None,
+    code: str | None = None,
+    cursor: str | None = None,
+    principal: Principal = requires(Permission.LOT_READ),
+    uow: UnitOfWork = Depends(get_uow),
+) -> Response:
+    sites = principal.site_ids_with(Permission.LOT_READ)
+    wanted = ListFilters(
+        product_id=optional_int(product_id, "product_id"),
+        site_id=optional_int(site_id, "site_id"),
+        quality_status=choice(quality_status, QualityStatus, "quality_status"),
+        hold=hold if hold in HOLD_CHOICES else None,
+        expiring_within_days=optional_int(expiring_within_days, "expiring_within_days"),
+        bucket=bucket or None,
+        code=(code or "").strip().upper() or None,
+    )
+    now = uow.now()
+    criteria = wanted.criteria(
+        sites, today_by_site=lambda: queries.site_todays(uow, sites, now), bounds=queries.DEFAULT_BUCKETS
+    )
+    page = queries.list_lots(uow, criteria=criteria, cursor=cursor, limit=PAGE_SIZE)
+    lots = page.items
+    site_rows = readable_sites(uow, principal, Permission.LOT_READ)
+    zones = {site.id: site.time_zone for site in site_rows}
+    products = {
+        p.id: p
+        for p in uow.session.scalars(select(Product).where(Product.id.in_({lot.product_id for lot in lots})))
+    }
+    holds = queries.active_holds_of(uow, [lot.id for lot in lots])
+    rows = [
+        {
+            "lot": lot,
+            "product": products.get(lot.product_id),
+            "holds": holds[lot.id],
+            "remaining": overview.remaining_of(lot, zones[lot.site_id], now),
+        }
+        for lot in lots
+    ]
+    kept = {k: v for k, v in asdict(wanted).items() if v is not None}
+    next_url = f"/lots?{urlencode({**kept, 'cursor': page.next_cursor})}" if page.next_cursor else None
+    return render(
+        request,
+        "lots.html",
+        active="lots",
+        rows=rows,
+        filters=wanted,
+        sites=site_rows,
+        site_by_id={site.id: site for site in site_rows},
+        products=product_choices(uow),
+        next_url=next_url,
+    )
+
+
+@router.get("/lots/{lot_id}")
+def lot_page(
+    request: Request,
+    lot_id: int,
+    principal: Principal = requires(Permission.LOT_READ),
+    uow: UnitOfWork = Depends(get_uow),
+) -> Response:
+    lot = service.visible_lot(uow, principal, lot_id, Permission.LOT_READ)
+    view = overview.lot_overview(uow, lot=lot, now=uow.now())
+    return render(
+        request,
+        "lot.html",
+        active="lots",
+        view=view,
+        can_hold=principal.can(Permission.HOLD_PLACE, lot.site_id),
+        can_lift=principal.can(Permission.HOLD_LIFT, lot.site_id),
+        can_redate=principal.can(Permission.QUALITY_DECIDE, lot.site_id),
+        hold_types=list(HoldType),
+    )
+
+
+@router.post("/lots/{lot_id}/holds")
+def place_hold(
+    request: Request,
+    lot_id: int,
+    hold_type: str = Form(default=""),
+    reason: str = Form(default=""),
+    principal: Principal = requires(Permission.HOLD_PLACE),
+    uow: UnitOfWork = Depends(get_uow),
+) -> Response:
+    _ = gettext_for(request.state.language)
+    lot = service.visible_lot(uow, principal, lot_id, Permission.HOLD_PLACE)
+    target = f"/lots/{lot.id}"
+    try:
+        kind = HoldType(choice(hold_type, HoldType, "hold_type") or "")
+        service.place_hold(uow, lot_id=lot.id, hold_type=kind, reason=reason)
+    except (LotlineError, ValueError) as error:
+        uow.rollback()
+        message = error.render(_) if isinstance(error, LotlineError) else _("Choose a hold type.")
+        return redirect(target, flash=message, kind="error")
+    return redirect(target, flash=_("Hold placed. The lot is blocked until every hold is lifted."))
+
+
+# --- signing dialog -----------------------------------------------------------------------------
+
+
+def _sign_page(
+    request: Request,
+    *,
+    status_code: int = 200,
+    error: str | None = None,
+    meaning: Meaning,
+    action: str,
+    signing: Mapping[str, Any],
+    fields: Mapping[str, Any],
+    back: str,
+) -> Response:
+    session = getattr(request.state, "web_session", None)
+    return render(
+        request,
+        "sign.html",
+        status_code=status_code,
+        active="lots",
+        meaning=meaning.value,
+        action=action,
+        signing=signing,
+        fields=fields,
+        back=back,
+        error=error,
+        needs_username=session is None or session.first_signed_at is None,
+    )
+
+
+def _authorize(
+    request: Request,
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    username: str,
+    password: str,
+    meaning: Meaning,
+    record_type: str,
+    record_id: int,
+) -> str:
+    """Check the signer's password for one record; a failed attempt is committed (audited)."""
+    try:
+        secret, _grant = signatures.authorize_signing(
+            uow,
+            principal=principal,
+            web_session=getattr(request.state, "web_session", None),
+            username=username.strip() or None,
+            password=password,
+            meaning=meaning,
+            record_type=record_type,
+            record_id=str(record_id),
+            client_ip=request.client.host if request.client else None,
+        )
+    except (signatures.SignatureRejected, LoginThrottled):
+        uow.commit()  # the refused attempt stays on record
+        raise
+    return secret
+
+
+def _hold_summary(uow: UnitOfWork, hold_id: int, principal: Principal) -> tuple[Any, Any, dict[str, Any]]:
+    hold = service.visible_hold(uow, principal, hold_id, Permission.HOLD_LIFT)
+    if hold.lifted_at is not None:
+        raise NotFound(entity=N_("active hold"), key=hold_id, field="hold_id")
+    lot = service.get_lot(uow, lot_id=hold.lot_id)
+    product = uow.session.get_one(Product, lot.product_id)
+    signing = {
+        "lot": lot.code,
+        "product": product,
+        "hold_type": hold.hold_type,
+        "placed_by": hold.placed_by,
+        "placed_at": hold.placed_at,
+        "placed_reason": hold.reason,
+        "zone": uow.session.get_one(Site, lot.site_id).time_zone,
+    }
+    return hold, lot, signing
+
+
+@router.get("/holds/{hold_id}/lift")
+def lift_hold_form(
+    request: Request,
+    hold_id: int,
+    principal: Principal = requires(Permission.HOLD_LIFT),
+    uow: UnitOfWork = Depends(get_uow),
+) -> Response:
+    hold, lot, signing = _hold_summary(uow, hold_id, principal)
+    return _sign_page(
+        request,
+        meaning=Meaning.LIFT_HOLD,
+        action=f"/holds/{hold.id}/lift",
+        signing=signing,
+        fields={"reason": ""},
+        back=f"/lots/{lot.id}",
+    )
+
+
+@router.post("/holds/{hold_id}/lift")
+def lift_hold(
+    request: Request,
+    hold_id: int,
+    reason: str = Form(default=""),
+    username: str = Form(default=""),
+    password: str = Form(default=""),
+    principal: Principal = requires(Permission.HOLD_LIFT),
+    uow: UnitOfWork = Depends(get_uow),
+) -> Response:
+    _ = gettext_for(request.state.language)
+    hold, lot, signing = _hold_summary(uow, hold_id, principal)
+    lot_id = lot.id
+    page: dict[str, Any] = {
+        "meaning": Meaning.LIFT_HOLD,
+        "action": f"/holds/{hold.id}/lift",
+        "signing": signing,
+        "fields": {"reason": reason},
+        "back": f"/lots/{lot_id}",
+    }
+    try:
+        if not reason.strip():
+            raise InvalidInput(N_("{field} is required."), field="reason", code="hold.reason_required")
+        secret = _authorize(
+            request,
+            uow,
+            principal,
+            username=username,
+            password=password,
+            meaning=Meaning.LIFT_HOLD,
+            record_type="hold",
+            record_id=hold.id,
+        )
+        service.lift_hold(uow, hold_id=hold.id, reason=reason, principal=principal, signing_grant=secret)
+    except LotlineError as error:
+        uow.rollback()
+        return _sign_page(request, status_code=STATUS_BY_KIND[error.kind], error=error.render(_), **page)
+    return redirect(f"/lots/{lot_id}", flash=_("Hold lifted and signed. Any other holds stay in force."))
+
+
+def _redate_summary(uow: UnitOfWork, lot_id: int, principal: Principal) -> tuple[Any, dict[str, Any]]:
+    lot = service.visible_lot(uow, principal, lot_id, Permission.QUALITY_DECIDE)
+    product = uow.session.get_one(Product, lot.product_id)
+    signing = {"lot": lot.code, "product": product, "expiry_date": lot.expiry_date}
+    return lot, signing
+
+
+@router.get("/lots/{lot_id}/redate")
+def redate_form(
+    request: Request,
+    lot_id: int,
+    principal: Principal = requires(Permission.QUALITY_DECIDE),
+    uow: UnitOfWork = Depends(get_uow),
+) -> Response:
+    lot, signing = _redate_summary(uow, lot_id, principal)
+    return _sign_page(
+        request,
+        meaning=Meaning.REDATE,
+        action=f"/lots/{lot.id}/redate",
+        signing=signing,
+        fields={"reason": "", "new_expiry": "", "kind": "", "kinds": list(RedateKind)},
+        back=f"/lots/{lot.id}",
+    )
+
+
+@router.post("/lots/{lot_id}/redate")
+def redate(
+    request: Request,
+    lot_id: int,
+    new_expiry: str = Form(default=""),
+    kind: str = Form(default=""),
+    reason: str = Form(default=""),
+    username: str = Form(default=""),
+    password: str = Form(default=""),
+    principal: Principal = requires(Permission.QUALITY_DECIDE),
+    uow: UnitOfWork = Depends(get_uow),
+) -> Response:
+    _ = gettext_for(request.state.language)
+    lot, signing = _redate_summary(uow, lot_id, principal)
+    lot_id = lot.id
+    page: dict[str, Any] = {
+        "meaning": Meaning.REDATE,
+        "action": f"/lots/{lot_id}/redate",
+        "signing": signing,
+        "fields": {"reason": reason, "new_expiry": new_expiry, "kind": kind, "kinds": list(RedateKind)},
+        "back": f"/lots/{lot_id}",
+    }
+    try:
+        try:
+            new_date = date.fromisoformat(new_expiry)
+        except ValueError:
+            raise InvalidInput(
+                N_("{field} must be a date (YYYY-MM-DD)."), field="new_expiry", code="web.bad_date"
+            ) from None
+        chosen = RedateKind(choice(kind, RedateKind, "kind") or "")
+        if not reason.strip():
+            raise InvalidInput(N_("{field} is required."), field="reason", code="redate.reason_required")
+        secret = _authorize(
+            request,
+            uow,
+            principal,
+            username=username,
+            password=password,
+            meaning=Meaning.REDATE,
+            record_type="lot",
+            record_id=lot_id,
+        )
+        service.redate_lot(
+            uow,
+            lot_id=lot_id,
+            new_expiry=new_date,
+            kind=chosen,
+            reason=reason,
+            principal=principal,
+            signing_grant=secret,
+        )
+    except LotlineError as error:
+        uow.rollback()
+        return _sign_page(request, status_code=STATUS_BY_KIND[error.kind], error=error.render(_), **page)
+    except ValueError:
+        uow.rollback()
+        return _sign_page(request, status_code=422, error=_("Choose why the lot is re-dated."), **page)
+    return redirect(f"/lots/{lot_id}", flash=_("Expiry changed and signed."))
