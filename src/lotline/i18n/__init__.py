@@ -8,6 +8,7 @@ locales here, because ``babel.Locale.parse("zh-CN")`` does not accept them (TRAP
 from __future__ import annotations
 
 import io
+import logging
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -19,6 +20,8 @@ from babel.support import NullTranslations, Translations
 CATALOG_DIR = Path(__file__).parent
 DOMAIN = "messages"
 LANGUAGES = ("zh_CN", "en")
+
+log = logging.getLogger(__name__)
 
 
 @cache
@@ -35,9 +38,29 @@ def translations(language: str) -> NullTranslations:
     return Translations(buffer, domain=DOMAIN)
 
 
+MISSING: set[str] = set()  # zh_CN messages asked for but not in the catalog (bounded, for tests and logs)
+_MISSING_LIMIT = 1000
+
+
 def gettext_for(language: str) -> Callable[[str], str]:
-    """A ``gettext`` function for ``language``."""
-    return translations(normalize(language) or "en").gettext
+    """A ``gettext`` function for ``language``.
+
+    In Chinese, a message the catalog lacks is shown in English and remembered in
+    :data:`MISSING` (and logged once), so a page test can prove nothing shows untranslated.
+    """
+    chosen = normalize(language) or "en"
+    catalog = translations(chosen)
+    if chosen != "zh_CN":
+        return catalog.gettext
+    known: dict[object, str] = getattr(catalog, "_catalog", {})
+
+    def gettext(message: str) -> str:
+        if message and message not in known and message not in MISSING and len(MISSING) < _MISSING_LIMIT:
+            MISSING.add(message)
+            log.warning("no zh_CN translation for %r", message)
+        return catalog.gettext(message)
+
+    return gettext
 
 
 def normalize(tag: str | None) -> str | None:
