@@ -36,7 +36,8 @@ def test_every_main_page_in_both_languages_with_screenshots(page: Any) -> None:
         assert page.locator("nav.main").inner_text().count(expected) >= 1
         for name, path in MAIN_PAGES.items():
             response = page.goto(path)
-            assert response is not None and response.status < 400, (path, response and response.status)
+            assert response is not None, path
+            assert response.status < 400, (path, response.status)
             screenshot(page, f"{name}-{language}")
         page.goto("/lots")
         page.click("table.data tbody tr:first-child td a")
@@ -82,7 +83,8 @@ def test_lifting_a_hold_through_the_signing_dialog(page: Any) -> None:
     page.locator("a.button.small").first.click()
     page.wait_for_selector(".sign-dialog")
     dialog = page.locator(".sign-dialog").inner_text()
-    assert "Lift hold" in dialog and "What you sign" in dialog
+    assert "Lift hold" in dialog
+    assert "What you sign" in dialog
     screenshot(page, "signing-dialog-en")
     page.fill("textarea[name=reason]", "metal detector rechecked, no finding")
     page.fill("input[name=username]", "qa.manager")
@@ -105,5 +107,6 @@ def test_a_warehouse_user_sees_no_administration(page: Any) -> None:
     choose_language(page, "English")
     assert "Administration" not in page.locator("nav.main").inner_text()
     response = page.goto("/admin")
-    assert response is not None and response.status == 403
+    assert response is not None
+    assert response.status == 403
     screenshot(page, "forbidden-en")
