@@ -17,7 +17,7 @@ from lotline.models.site import Site
 from lotline.sites import service as sites
 from lotline.uow import UnitOfWork
 
-DEMO_PASSWORD = "lotline-demo"
+DEMO_PASSWORD = demo_catalog.DEMO_PASSWORD
 
 
 @dataclass(frozen=True)

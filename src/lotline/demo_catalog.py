@@ -1,7 +1,8 @@
 """The demo company's master data and lots: what a frozen-dumpling maker near Shanghai holds.
 
 Pork, flour and cabbage from named suppliers; dumplings of its own making; cold rooms, a
-freezer and a QA area; lots at different ages — some near expiry, one expired, a few held.
+freezer and a QA area; lots at every status and age — released, rejected, in quarantine,
+some near expiry, one expired, a few held. The QA decisions are signed by the demo QA manager.
 Dates are relative to the day the demo is loaded, so the demo always looks current.
 """
 
@@ -13,12 +14,44 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from lotline.auth import service as auth
 from lotline.catalog import service as catalog
-from lotline.domain.status import HoldType
+from lotline.domain.permissions import Principal
+from lotline.domain.status import HoldType, QualityStatus
+from lotline.lots import decisions
 from lotline.lots import service as lots
 from lotline.models.catalog import Product
 from lotline.places import service as places
+from lotline.signatures import service as signatures
 from lotline.uow import UnitOfWork
+
+QA_MANAGER = "qa.manager"
+DEMO_PASSWORD = "lotline-demo"
+
+
+def _qa_manager(uow: UnitOfWork) -> Principal:
+    user = auth.find_user(uow, username=QA_MANAGER)
+    assert user is not None, "the demo users are created before the catalog"
+    return auth.principal_for(user)
+
+
+def _decide(uow: UnitOfWork, signer: Principal, lot_id: int, decision: QualityStatus, reason: str) -> None:
+    """A signed QA decision by the demo's QA manager, as she would give it in the web page."""
+    meaning = decisions.MEANINGS[decision]
+    secret, _grant = signatures.authorize_signing(
+        uow,
+        principal=signer,
+        web_session=None,
+        username=QA_MANAGER,
+        password=DEMO_PASSWORD,
+        meaning=meaning,
+        record_type="lot",
+        record_id=str(lot_id),
+        client_ip=None,
+    )
+    decisions.decide(
+        uow, lot_id=lot_id, decision=decision, reason=reason, principal=signer, signing_grant=secret
+    )
 
 
 def load(uow: UnitOfWork, *, site_ids: dict[str, int]) -> None:
@@ -335,17 +368,35 @@ def load(uow: UnitOfWork, *, site_ids: dict[str, int]) -> None:
             attributes={"origin": origin},
         ).id
 
-    made(dumplings, 355, "L1")  # expires within two weeks
-    made(dumplings, 300, "L2")  # expires within ~2 months
+    old_fg = made(dumplings, 355, "L1")  # expires within two weeks
+    older_fg = made(dumplings, 300, "L2")  # expires within ~2 months
     held_fg = made(dumplings, 20, "L1")
-    made(dumplings, 2, "L2")
-    made(veggie, 250, "L1")  # ~1 month left
+    made(dumplings, 2, "L2")  # still in quarantine: awaiting its micro results
+    old_veg = made(veggie, 250, "L1")  # ~1 month left
     made(veggie, 10, "L2")
-    bought(pork, "JINHUA-MEAT", "JH-0329", today + timedelta(days=3), "金华")
+    pork_ok = bought(pork, "JINHUA-MEAT", "JH-0329", today + timedelta(days=3), "金华")
     excursion = bought(pork, "JINHUA-MEAT", "JH-0331", today + timedelta(days=4), "金华")
+    pork_bad = bought(pork, "JINHUA-MEAT", "JH-0320", today + timedelta(days=4), "金华", age_days=2)
     bought(pork, "JINHUA-MEAT", "JH-0318", today - timedelta(days=2), "金华", age_days=6)  # expired
-    bought(flour, "WUDELI", "WDL-260105", today + timedelta(days=240), "河北")
-    bought(cabbage, "CHONGMING-VEG", "CM-1121", today + timedelta(days=5), "崇明")
+    flour_ok = bought(flour, "WUDELI", "WDL-260105", today + timedelta(days=240), "河北")
+    cabbage_ok = bought(cabbage, "CHONGMING-VEG", "CM-1121", today + timedelta(days=5), "崇明")
+    signer = _qa_manager(uow)
+    for lot_id, reason in (
+        (old_fg, "放行检验合格 / release tests passed"),
+        (older_fg, "放行检验合格 / release tests passed"),
+        (old_veg, "放行检验合格 / release tests passed"),
+        (pork_ok, "供应商 COA 与来料检验合格 / supplier CoA and incoming check passed"),
+        (flour_ok, "供应商 COA 合格 / supplier CoA accepted"),
+        (cabbage_ok, "感官检验合格 / sensory check passed"),
+    ):
+        _decide(uow, signer, lot_id, QualityStatus.RELEASED, reason)
+    _decide(
+        uow,
+        signer,
+        pork_bad,
+        QualityStatus.REJECTED,
+        "中心温度 7 °C，超出接收标准 / core temperature 7 °C on arrival, above the receiving limit",
+    )
     lots.place_hold(
         uow,
         lot_id=held_fg,

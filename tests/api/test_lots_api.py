@@ -116,3 +116,38 @@ def test_lifting_a_hold_needs_a_signing_grant_from_a_person(
     assert lifted.status_code == 200, lifted.text
     assert lifted.json()["lifted_by"] == "Qa_Manager User"
     assert lifted.json()["lift_signature_id"] is not None
+
+
+def test_a_lot_is_released_over_the_api_with_a_signing_grant(
+    client: TestClient, people: People, stock: dict[str, int], db: Database
+) -> None:
+    login = client.post("/api/v1/auth/session", json={"username": "qa_manager", "password": PASSWORD})
+    csrf = {"X-CSRF-Token": login.json()["csrf_token"]}
+    path = f"/api/v1/lots/{stock['a']}/decision"
+    before = (count(db, AuditRecord), count(db, Lot))
+    unsigned = client.post(
+        path, json={"decision": "RELEASED", "reason": "ok", "signing_grant": "lls_forged"}, headers=csrf
+    )
+    assert unsigned.status_code == 422
+    assert unsigned.json()["field"] == "signing_grant"
+    assert (count(db, AuditRecord), count(db, Lot)) == before
+    grant = client.post(
+        "/api/v1/signatures/grants",
+        json={
+            "username": "qa_manager",
+            "password": PASSWORD,
+            "meaning": "release",
+            "record_type": "lot",
+            "record_id": str(stock["a"]),
+        },
+        headers=csrf,
+    ).json()["signing_grant"]
+    released = client.post(
+        path, json={"decision": "RELEASED", "reason": "micro conform", "signing_grant": grant}, headers=csrf
+    )
+    assert released.status_code == 200, released.text
+    assert released.json()["quality_status"] == "RELEASED"
+    again = client.post(
+        path, json={"decision": "RELEASED", "reason": "again", "signing_grant": grant}, headers=csrf
+    )
+    assert again.status_code in (409, 422)  # the grant is spent, and the lot is released already

@@ -12,6 +12,7 @@ from lotline.audit.verify import verify_chain
 from lotline.lots import service as lots
 from lotline.models.catalog import Location, Partner, Product
 from lotline.models.lot import Hold, Lot
+from lotline.models.signature import Signature
 from lotline.uow import Database
 from tests.conftest import FakeClock
 
@@ -44,3 +45,17 @@ def test_the_demo_loads_once_and_its_trail_verifies(db: Database, clock: FakeClo
         ]
     assert any(s.expired for s in situations), "the demo shows an expired lot"
     assert any(len(s.holds) >= 2 for s in situations), "the demo shows a lot under two holds"
+
+
+def test_the_demo_shows_lots_at_every_quality_status_with_genuine_signatures(
+    db: Database, clock: FakeClock
+) -> None:
+    clock.now = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+    with db.transaction(clock=clock) as uow:
+        demo.load(uow)
+    with db.transaction(read_only=True) as uow:
+        statuses = set(uow.session.scalars(select(Lot.quality_status)))
+        signed = uow.session.scalars(select(Signature).where(Signature.record_type == "lot")).all()
+    assert statuses == {"QUARANTINE", "RELEASED", "REJECTED"}
+    assert {s.meaning for s in signed} == {"release", "reject"}
+    assert {s.printed_name for s in signed} == {"李秀英 (Li Xiuying)"}

@@ -252,3 +252,43 @@ def test_pages_speak_chinese(client: TestClient, people: People, stock: dict[str
     assert 'lang="zh-CN"' in page
     assert "批次" in page
     assert "冻结" in page
+
+
+def test_releasing_a_lot_through_the_signing_dialog(
+    client: TestClient, db: Database, people: People, stock: dict[str, int]
+) -> None:
+    csrf = sign_in(client, "qa_manager")
+    page = client.get(f"/lots/{stock['a']}").text
+    assert f'href="/lots/{stock["a"]}/decision?to=RELEASED"' in page
+    dialog = client.get(f"/lots/{stock['a']}/decision?to=RELEASED").text
+    assert "Release" in dialog
+    assert "Quarantine" in dialog
+    no_reason = client.post(
+        f"/lots/{stock['a']}/decision",
+        data={
+            "to": "RELEASED",
+            "reason": "",
+            "username": "qa_manager",
+            "password": PASSWORD,
+            "csrf_token": csrf,
+        },
+    )
+    assert no_reason.status_code == 422
+    released = client.post(
+        f"/lots/{stock['a']}/decision",
+        data={
+            "to": "RELEASED",
+            "reason": "micro conform",
+            "username": "qa_manager",
+            "password": PASSWORD,
+            "csrf_token": csrf,
+        },
+        follow_redirects=False,
+    )
+    assert released.status_code == 303
+    with db.transaction(read_only=True) as uow:
+        assert uow.session.get_one(Lot, stock["a"]).quality_status == "RELEASED"
+    assert "Lot released and signed." in client.get(f"/lots/{stock['a']}").text
+    # The qa role may look but not decide.
+    sign_in(client, "qa")
+    assert client.get(f"/lots/{stock['a']}/decision?to=REJECTED").status_code == 403

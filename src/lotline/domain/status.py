@@ -55,3 +55,16 @@ class Transaction(StrEnum):
     ADJUST = "adjust"
     TRANSFER_OUT = "transfer_out"
     RECEIVE_TRANSFER = "receive_transfer"
+
+
+# The lot-level QA decisions and the transitions they may make. Rejected is final for the lot
+# as a whole: what happens to rejected stock (return, scrap, rework) is a transaction of its own.
+DECISIONS: dict[QualityStatus, frozenset[QualityStatus]] = {
+    QualityStatus.RELEASED: frozenset({QualityStatus.QUARANTINE}),
+    QualityStatus.REJECTED: frozenset({QualityStatus.QUARANTINE, QualityStatus.RELEASED}),
+}
+
+
+def decision_allowed(current: QualityStatus, decision: QualityStatus) -> bool:
+    """Whether a lot in ``current`` may be given ``decision`` (release or reject)."""
+    return current in DECISIONS.get(decision, frozenset())

@@ -12,8 +12,8 @@ from lotline.audit.schemas import AuditRecordRead
 from lotline.domain.errors import PermissionDenied
 from lotline.domain.permissions import Permission, Principal
 from lotline.domain.status import HoldType, QualityStatus
-from lotline.lots import queries, service
-from lotline.lots.schemas import HoldCreate, HoldLift, HoldRead, LotCreate, LotRead, Redate
+from lotline.lots import decisions, queries, service
+from lotline.lots.schemas import Decision, HoldCreate, HoldLift, HoldRead, LotCreate, LotRead, Redate
 from lotline.uow import UnitOfWork
 
 router = APIRouter(tags=["lots"], route_class=LotlineRoute, responses=PROBLEM_RESPONSES)
@@ -149,3 +149,23 @@ def redate_lot(
         signing_grant=body.signing_grant,
     )
     return LotRead.model_validate(redated)
+
+
+@router.post("/lots/{lot_id}/decision", response_model=LotRead)
+def decide(
+    lot_id: IdPath,
+    body: Decision,
+    principal: Principal = requires(Permission.QUALITY_DECIDE),
+    uow: UnitOfWork = Depends(get_uow),
+) -> LotRead:
+    """Release or reject the lot as a whole (放行 / 不合格): signed, with a reason."""
+    lot = service.visible_lot(uow, principal, lot_id, Permission.QUALITY_DECIDE)
+    decided = decisions.decide(
+        uow,
+        lot_id=lot.id,
+        decision=QualityStatus(body.decision),
+        reason=body.reason,
+        principal=principal,
+        signing_grant=body.signing_grant,
+    )
+    return LotRead.model_validate(decided)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -93,4 +93,16 @@ class Redate(BaseModel):
     reason: str = Field(min_length=1, max_length=2000)
     signing_grant: str = Field(
         min_length=1, max_length=200, description="From POST /api/v1/signatures/grants"
+    )
+
+
+class Decision(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["RELEASED", "REJECTED"] = Field(description="Release or reject the lot as a whole")
+    reason: str = Field(min_length=1, max_length=2000)
+    signing_grant: str = Field(
+        min_length=1,
+        max_length=200,
+        description="From POST /api/v1/signatures/grants with meaning release or reject",
     )

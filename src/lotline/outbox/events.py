@@ -19,6 +19,8 @@ LOGIN_THROTTLED: Final = "lotline.auth.login_throttled"
 AUDIT_RECORD_REJECTED: Final = "lotline.audit.record_rejected"
 LOT_CREATED: Final = "lotline.lot.created"
 LOT_REDATED: Final = "lotline.lot.redated"
+LOT_RELEASED: Final = "lotline.lot.released"
+LOT_REJECTED: Final = "lotline.lot.rejected"
 HOLD_PLACED: Final = "lotline.hold.placed"
 HOLD_LIFTED: Final = "lotline.hold.lifted"
 SIGNED: Final = "lotline.signature.signed"
@@ -41,6 +43,8 @@ ALL: Final = frozenset(
         SIGNATURE_FAILED,
         LOT_CREATED,
         LOT_REDATED,
+        LOT_RELEASED,
+        LOT_REJECTED,
         HOLD_PLACED,
         HOLD_LIFTED,
     }

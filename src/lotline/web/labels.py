@@ -52,6 +52,7 @@ AUDIT_ACTION = {
     "hold": N_("Hold placed"),
     "lift_hold": N_("Hold lifted"),
     "redate": N_("Re-dated"),
+    "decide": N_("QA decision"),
     "sign": N_("Signed"),
     "signature_failed": N_("Signature refused"),
 }

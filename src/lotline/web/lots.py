@@ -20,7 +20,7 @@ from lotline.domain.permissions import Permission, Principal
 from lotline.domain.signature import Meaning
 from lotline.domain.status import HoldType, QualityStatus
 from lotline.i18n import gettext_for
-from lotline.lots import overview, queries, service
+from lotline.lots import decisions, overview, queries, service
 from lotline.models.catalog import Product
 from lotline.models.site import Site
 from lotline.signatures import service as signatures
@@ -437,3 +437,91 @@ def redate(
         uow.rollback()
         return _sign_page(request, status_code=422, error=_("Choose why the lot is re-dated."), **page)
     return redirect(f"/lots/{lot_id}", flash=_("Expiry changed and signed."))
+
+
+DECISION_MEANINGS = {"RELEASED": Meaning.RELEASE, "REJECTED": Meaning.REJECT}
+
+
+def _decision_summary(
+    uow: UnitOfWork, lot_id: int, principal: Principal, to: str
+) -> tuple[Any, Meaning, dict[str, Any]]:
+    lot = service.visible_lot(uow, principal, lot_id, Permission.QUALITY_DECIDE)
+    if to not in DECISION_MEANINGS:
+        raise InvalidInput(N_("{field} has a value that is not allowed."), field="to", code="web.bad_choice")
+    product = uow.session.get_one(Product, lot.product_id)
+    signing = {
+        "lot": lot.code,
+        "product": product,
+        "expiry_date": lot.expiry_date,
+        "quality_from": lot.quality_status,
+        "quality_to": to,
+    }
+    return lot, DECISION_MEANINGS[to], signing
+
+
+@router.get("/lots/{lot_id}/decision")
+def decision_form(
+    request: Request,
+    lot_id: int,
+    to: str = "",
+    principal: Principal = requires(Permission.QUALITY_DECIDE),
+    uow: UnitOfWork = Depends(get_uow),
+) -> Response:
+    lot, meaning, signing = _decision_summary(uow, lot_id, principal, to)
+    return _sign_page(
+        request,
+        meaning=meaning,
+        action=f"/lots/{lot.id}/decision",
+        signing=signing,
+        fields={"reason": "", "to": to},
+        back=f"/lots/{lot.id}",
+    )
+
+
+@router.post("/lots/{lot_id}/decision")
+def decide(
+    request: Request,
+    lot_id: int,
+    to: str = Form(default=""),
+    reason: str = Form(default=""),
+    username: str = Form(default=""),
+    password: str = Form(default=""),
+    principal: Principal = requires(Permission.QUALITY_DECIDE),
+    uow: UnitOfWork = Depends(get_uow),
+) -> Response:
+    _ = gettext_for(request.state.language)
+    lot, meaning, signing = _decision_summary(uow, lot_id, principal, to)
+    lot_id = lot.id
+    page: dict[str, Any] = {
+        "meaning": meaning,
+        "action": f"/lots/{lot_id}/decision",
+        "signing": signing,
+        "fields": {"reason": reason, "to": to},
+        "back": f"/lots/{lot_id}",
+    }
+    try:
+        if not reason.strip():
+            raise InvalidInput(N_("{field} is required."), field="reason", code="lot.reason_required")
+        secret = _authorize(
+            request,
+            uow,
+            principal,
+            username=username,
+            password=password,
+            meaning=meaning,
+            record_type="lot",
+            record_id=lot_id,
+        )
+        decisions.decide(
+            uow,
+            lot_id=lot_id,
+            decision=QualityStatus(to),
+            reason=reason,
+            principal=principal,
+            signing_grant=secret,
+        )
+    except LotlineError as error:
+        uow.rollback()
+        return _sign_page(request, status_code=STATUS_BY_KIND[error.kind], error=error.render(_), **page)
+    done = _("Lot released and signed.") if to == "RELEASED" else _("Lot rejected and signed.")
+    return redirect(f"/lots/{lot_id}", flash=done)
