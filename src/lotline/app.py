@@ -29,6 +29,7 @@ from lotline.places.api import router as places_router
 from lotline.signatures.api import router as signatures_router
 from lotline.sites.api import router as sites_router
 from lotline.uow import Clock, Database, system_clock
+from lotline.web import admin as admin_pages
 from lotline.web import boards, pages, shell
 from lotline.web import lots as lot_pages
 
@@ -129,6 +130,7 @@ def create_app(
     app.include_router(pages.router)
     app.include_router(boards.router)
     app.include_router(lot_pages.router)
+    app.include_router(admin_pages.router)
     app.state.html_problem = shell.problem_page
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")
     return app
