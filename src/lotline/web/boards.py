@@ -52,7 +52,9 @@ def _bucket_table(uow: UnitOfWork, principal: Principal) -> dict[str, Any]:
 def overview_page(
     request: Request, principal: Principal = authenticated(), uow: UnitOfWork = Depends(get_uow)
 ) -> Response:
-    context: dict[str, Any] = {"board": None, "hold_count": 0}
+    granted = {grant.site_id for grant in principal.grants if grant.site_id is not None}
+    site_names = {s.id: s for s in uow.session.scalars(select(Site).where(Site.id.in_(granted)))}
+    context: dict[str, Any] = {"board": None, "hold_count": 0, "site_names": site_names}
     if principal.can(Permission.LOT_READ):
         context["board"] = _bucket_table(uow, principal)
         context["hold_count"] = len(

@@ -80,7 +80,17 @@ PROVENANCE = {
     "retest_capped": N_("Retest capped at expiry"),
 }
 
+ROLE = {
+    "admin": N_("Administrator"),
+    "qa_manager": N_("QA manager"),
+    "qa": N_("QA inspector"),
+    "warehouse": N_("Warehouse"),
+    "viewer": N_("Viewer (read only)"),
+    "integration": N_("Integration (ERP/WMS/MES)"),
+}
+
 ALL = {
+    "role_labels": ROLE,
     "provenance_labels": PROVENANCE,
     "quality_labels": QUALITY,
     "hold_labels": HOLD,
