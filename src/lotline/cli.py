@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from lotline.catalog.cli import lot_type_app, product_app, storage_condition_app, unit_app
 from lotline.clikit import (
     cli_actor,
     console,
@@ -22,6 +23,7 @@ from lotline.clikit import (
 from lotline.domain.errors import N_, LotlineError, NotFound
 from lotline.i18n import gettext_for
 from lotline.lots.cli import app as lot_app
+from lotline.places.cli import location_app, partner_app
 from lotline.uow import Actor
 
 app = typer.Typer(
@@ -37,6 +39,12 @@ site_app = typer.Typer(help="Sites", no_args_is_help=True)
 audit_app = typer.Typer(help="Audit trail", no_args_is_help=True)
 for sub, name in (
     (lot_app, "lot"),
+    (product_app, "product"),
+    (lot_type_app, "lot-type"),
+    (storage_condition_app, "storage-condition"),
+    (unit_app, "unit"),
+    (location_app, "location"),
+    (partner_app, "partner"),
     (db_app, "db"),
     (config_app, "config"),
     (user_app, "user"),

@@ -16,6 +16,7 @@ from lotline.domain.permissions import Permission, Principal
 from lotline.domain.signature import Meaning
 from lotline.domain.status import HoldType
 from lotline.lots import queries, service
+from lotline.models.catalog import Product
 from lotline.models.lot import Hold, Lot
 from lotline.signatures import service as signatures
 from lotline.uow import UnitOfWork
@@ -74,8 +75,18 @@ def list_lots(
         page = queries.list_lots(
             uow, criteria=queries.LotFilter(quality_status=status, on_hold=on_hold), cursor=None, limit=limit
         )
+        product_ids = {lot.product_id for lot in page.items}
+        # One lookup for the whole page, not one per row.
+        product_codes = {
+            product_id: code
+            for product_id, code in uow.session.execute(
+                select(Product.id, Product.code).where(Product.id.in_(product_ids))
+            ).tuples()
+        }
         for lot in page.items:
-            table.add_row(lot.code, str(lot.product_id), lot.quality_status, lot.expiry_date.isoformat())
+            table.add_row(
+                lot.code, product_codes[lot.product_id], lot.quality_status, lot.expiry_date.isoformat()
+            )
     console.print(table)
 
 
