@@ -135,3 +135,27 @@ def test_an_unknown_hold_type_is_refused(run: Cli, lot_code: str) -> None:
     result = run("lot", "hold", lot_code, "--type", "WHIM", "--reason", "x")
     assert result.exit_code != 0
     assert HoldType.QA.value in result.output or "WHIM" in result.output
+
+
+def test_a_lot_is_released_and_then_rejected_by_a_signer_and_never_released_again(
+    run: Cli, db: Database, lot_code: str
+) -> None:
+    wrong = run("lot", "release", lot_code, "--reason", "ok", "--user", "li.qa", "--password", "nope")
+    assert wrong.exit_code == 1
+    assert "signature.bad_password" in wrong.stderr
+    assert rows(db, Signature) == 0
+    released = run(
+        "lot", "release", lot_code, "--reason", "micro conforms", "--user", "li.qa", "--password", PASSWORD
+    )
+    assert released.exit_code == 0, released.output
+    rejected = run(
+        "lot", "reject", lot_code, "--reason", "complaint", "--user", "li.qa", "--password", PASSWORD
+    )
+    assert rejected.exit_code == 0, rejected.output
+    again = run("lot", "release", lot_code, "--reason", "x", "--user", "li.qa", "--password", PASSWORD)
+    assert again.exit_code == 1
+    assert "lot.decision_not_allowed" in again.stderr
+    assert rows(db, Signature) == 2
+    with db.transaction(read_only=True) as uow:
+        lot = queries.list_lots(uow, criteria=queries.LotFilter(code=lot_code), cursor=None, limit=1).items[0]
+        assert lot.quality_status == "REJECTED"

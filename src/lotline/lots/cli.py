@@ -14,8 +14,8 @@ from lotline.domain.errors import N_, LoginThrottled, NotFound, PermissionDenied
 from lotline.domain.expiry import RedateKind
 from lotline.domain.permissions import Permission, Principal
 from lotline.domain.signature import Meaning
-from lotline.domain.status import HoldType
-from lotline.lots import queries, service
+from lotline.domain.status import HoldType, QualityStatus
+from lotline.lots import decisions, queries, service
 from lotline.models.catalog import Product
 from lotline.models.lot import Hold, Lot
 from lotline.signatures import service as signatures
@@ -156,3 +156,41 @@ def redate(
         )
     seal(db)
     console.print(t("lot {code} now expires {date}", code=code, date=new_expiry))
+
+
+def _decide(code: str, decision: QualityStatus, reason: str, username: str, password: str) -> None:
+    db = open_db()
+    with db.transaction() as uow:
+        lot = _lot_by_code(uow, code)
+        principal = _signer(uow, username, Permission.QUALITY_DECIDE, lot.site_id)
+        secret = _sign_as(uow, principal, password, decisions.MEANINGS[decision], "lot", lot.id)
+        decisions.decide(
+            uow, lot_id=lot.id, decision=decision, reason=reason, principal=principal, signing_grant=secret
+        )
+    seal(db)
+
+
+@app.command("release")
+@reports_errors
+def release(
+    code: str,
+    reason: str = typer.Option(..., "--reason"),
+    username: str = typer.Option(..., "--user", help="Who signs"),
+    password: str = typer.Option(..., prompt=True, hide_input=True),
+) -> None:
+    """Release a lot (QA decision, signed); the signer types their password."""
+    _decide(code, QualityStatus.RELEASED, reason, username, password)
+    console.print(t("lot {code} released", code=code))
+
+
+@app.command("reject")
+@reports_errors
+def reject(
+    code: str,
+    reason: str = typer.Option(..., "--reason"),
+    username: str = typer.Option(..., "--user", help="Who signs"),
+    password: str = typer.Option(..., prompt=True, hide_input=True),
+) -> None:
+    """Reject a lot (QA decision, signed); the signer types their password."""
+    _decide(code, QualityStatus.REJECTED, reason, username, password)
+    console.print(t("lot {code} rejected", code=code))
