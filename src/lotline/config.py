@@ -40,6 +40,8 @@ DEFAULT_REASON_REQUIRED = [
     "lot_type.code_template",
     "lot_type.external_code_pattern",
     "lot_type.custom_schema",
+    # What a location provides decides what may be put away there.
+    "location.storage_condition_id",
     "lot.expiry_date",
     "lot.retest_date",
 ]

@@ -10,7 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from lotline.catalog import service as catalog
+from lotline.catalog import lot_types, products, revisions, storage_conditions, units
+from lotline.catalog import service as catalog_service
 from lotline.models.audit import AuditRecord
 from lotline.models.catalog import ConfigVersion, ExternalId, LotType, Product, StorageCondition
 from lotline.uow import Database
@@ -25,7 +26,7 @@ WRONG_CHECK_DIGIT = "4006381333932"
 @pytest.fixture
 def lot_type_id(db: Database, clock: FakeClock, people: People) -> int:
     with db.transaction(clock=clock) as uow:
-        return catalog.create_lot_type(
+        return lot_types.create_lot_type(
             uow,
             code="RAW",
             name_zh="原料",
@@ -456,3 +457,58 @@ def test_a_custom_schema_with_a_reference_that_cannot_resolve_is_refused(
     )
     assert response.status_code == 422
     assert response.json()["field"] == "custom_schema"
+
+
+def test_the_catalog_service_module_still_offers_every_name_it_did_before_the_split() -> None:
+    homes = {
+        revisions: ["AUDIT_EXCLUDE", "history"],
+        storage_conditions: [
+            "LIMIT_FIELDS",
+            "create_storage_condition",
+            "get_storage_condition",
+            "list_storage_conditions",
+            "update_storage_condition",
+            "upsert_storage_condition",
+        ],
+        lot_types: [
+            "CODING_FIELDS",
+            "CodePreview",
+            "check_custom_schema",
+            "validate_custom_fields",
+            "create_lot_type",
+            "get_lot_type",
+            "list_lot_types",
+            "update_lot_type",
+            "preview_lot_code",
+            "upsert_lot_type",
+        ],
+        products: [
+            "SHELF_LIFE_FIELDS",
+            "shelf_life_rule",
+            "get_product",
+            "create_product",
+            "update_product",
+            "list_products",
+            "add_product",
+            "revise_product",
+            "upsert_product",
+        ],
+        units: ["list_units"],
+    }
+    moved = {name for names in homes.values() for name in names}
+    assert set(catalog_service.__all__) == moved | {"FIXED_FIELDS", "DECIMAL_FIELDS"}
+    for home, names in homes.items():
+        for name in names:
+            assert getattr(catalog_service, name) is getattr(home, name), name
+    assert catalog_service.FIXED_FIELDS == {
+        "storage_condition": ("code",),
+        "lot_type": ("code",),
+        "product": ("code", "base_unit", "lot_type_id"),
+    }
+    assert catalog_service.DECIMAL_FIELDS == (
+        "min_temp_c",
+        "max_temp_c",
+        "max_humidity_pct",
+        "min_receipt_percent",
+        "min_ship_percent",
+    )

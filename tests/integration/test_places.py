@@ -11,14 +11,16 @@ from typing import Any
 import pytest
 from sqlalchemy import event, func, select
 
-from lotline.catalog import service as catalog
+from lotline.catalog import storage_conditions
+from lotline.config import DEFAULT_REASON_REQUIRED
 from lotline.domain.errors import AlreadyExists, InvalidInput, NotFound, ReasonRequired
 from lotline.models.audit import AuditRecord
 from lotline.models.catalog import ExternalId, Location, Partner
-from lotline.places import service as places
+from lotline.places import locations, partners
+from lotline.places import service as places_service
 from lotline.sites import service as sites
 from lotline.uow import Database, UnitOfWork
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, make_settings
 
 
 @dataclass
@@ -39,10 +41,10 @@ def plant(db: Database, clock: FakeClock) -> Sites:
         site_b = sites.create_site(
             uow, code="BJ01", name_zh="顺义", name_en="Shunyi", time_zone="Asia/Shanghai"
         )
-        frozen = catalog.create_storage_condition(
+        frozen = storage_conditions.create_storage_condition(
             uow, code="FROZEN", name_zh="冷冻", name_en="Frozen", min_temp_c=None, max_temp_c=Decimal(-18)
         )
-        chilled = catalog.create_storage_condition(
+        chilled = storage_conditions.create_storage_condition(
             uow,
             code="CHILLED",
             name_zh="冷藏",
@@ -56,7 +58,7 @@ def plant(db: Database, clock: FakeClock) -> Sites:
 def add(
     uow: UnitOfWork, site_id: int, code: str, kind: str, parent: Location | None = None, **extra: Any
 ) -> Location:
-    return places.create_location(
+    return locations.create_location(
         uow,
         site_id=site_id,
         code=code,
@@ -109,8 +111,8 @@ def test_the_subtree_of_a_warehouse_is_every_descendant_read_in_one_query(
     with db.transaction(read_only=True) as uow:
         uow.session.execute(select(1))  # the transaction is open: only the subtree query is counted
         with counted_statements(db) as statements:
-            subtree = places.location_subtree(uow, location_id=warehouse_id)
-            zone_subtree = places.location_subtree(uow, location_id=zone_id)
+            subtree = locations.location_subtree(uow, location_id=warehouse_id)
+            zone_subtree = locations.location_subtree(uow, location_id=zone_id)
         assert len(statements) == 2, statements
         assert [(node.location.code, node.depth) for node in subtree] == [
             ("WH1-B0", 1),
@@ -122,7 +124,7 @@ def test_the_subtree_of_a_warehouse_is_every_descendant_read_in_one_query(
         ]
         assert [node.location.code for node in zone_subtree] == ["WH1-Z1-B1", "WH1-Z1-B2"]
         bin_id = zone_subtree[0].location.id
-        assert places.location_subtree(uow, location_id=bin_id) == []
+        assert locations.location_subtree(uow, location_id=bin_id) == []
 
 
 @pytest.mark.parametrize(
@@ -151,7 +153,7 @@ def test_kinds_nest_only_as_the_rule_table_allows(
         parent_id = parents[parent_kind].id if parent_kind else None
     before = rows(db, Location)
     with pytest.raises(InvalidInput) as refused, db.transaction(clock=clock) as uow:
-        places.create_location(
+        locations.create_location(
             uow, site_id=plant.a, code="NEW", name_zh="新", name_en="New", kind=kind, parent_id=parent_id
         )
     assert refused.value.code == "location.bad_nesting"
@@ -187,7 +189,7 @@ def test_a_location_code_is_unique_per_site_only(db: Database, clock: FakeClock,
     with db.transaction(clock=clock) as uow:
         second = add(uow, plant.a, "WH2", "WAREHOUSE")
     with pytest.raises(AlreadyExists), db.transaction(clock=clock) as uow:
-        places.update_location(uow, location_id=second.id, changes={"code": "WH1"})
+        locations.update_location(uow, location_id=second.id, changes={"code": "WH1"})
 
 
 def test_a_parent_must_be_at_the_same_site(db: Database, clock: FakeClock, plant: Sites) -> None:
@@ -199,13 +201,13 @@ def test_a_parent_must_be_at_the_same_site(db: Database, clock: FakeClock, plant
         add(uow, plant.a, "Z", "ZONE", warehouse_b)
     assert (refused.value.code, refused.value.field) == ("location.parent_other_site", "parent_id")
     with pytest.raises(InvalidInput) as moved, db.transaction(clock=clock) as uow:
-        places.update_location(uow, location_id=zone_a.id, changes={"parent_id": warehouse_b.id})
+        locations.update_location(uow, location_id=zone_a.id, changes={"parent_id": warehouse_b.id})
     assert moved.value.code == "location.parent_other_site"
     with pytest.raises(NotFound) as missing, db.transaction(clock=clock) as uow:
-        places.update_location(uow, location_id=zone_a.id, changes={"parent_id": 999_999})
+        locations.update_location(uow, location_id=zone_a.id, changes={"parent_id": 999_999})
     assert missing.value.field == "parent_id"
     with pytest.raises(InvalidInput) as other_site, db.transaction(clock=clock) as uow:
-        places.update_location(uow, location_id=zone_a.id, changes={"site_id": plant.b})
+        locations.update_location(uow, location_id=zone_a.id, changes={"site_id": plant.b})
     assert other_site.value.field == "site_id"
 
 
@@ -225,16 +227,16 @@ def test_a_location_cannot_be_moved_under_itself_or_its_descendants(
         (cold_room_id, deep_bin_id),
     ):
         with pytest.raises(InvalidInput) as refused, db.transaction(clock=clock) as uow:
-            places.update_location(uow, location_id=moved, changes={"parent_id": new_parent})
+            locations.update_location(uow, location_id=moved, changes={"parent_id": new_parent})
         assert (refused.value.code, refused.value.field) == ("location.cycle", "parent_id")
     with db.transaction(clock=clock) as uow:
-        places.update_location(uow, location_id=cold_room_id, changes={"parent_id": other_id})
+        locations.update_location(uow, location_id=cold_room_id, changes={"parent_id": other_id})
     with db.transaction(read_only=True) as uow:
-        assert [n.location.id for n in places.location_subtree(uow, location_id=other_id)] == [
+        assert [n.location.id for n in locations.location_subtree(uow, location_id=other_id)] == [
             cold_room_id,
             deep_bin_id,
         ]
-        assert places.location_subtree(uow, location_id=warehouse_id) == []
+        assert locations.location_subtree(uow, location_id=warehouse_id) == []
 
 
 def test_a_new_kind_must_still_hold_the_children(db: Database, clock: FakeClock, plant: Sites) -> None:
@@ -243,14 +245,14 @@ def test_a_new_kind_must_still_hold_the_children(db: Database, clock: FakeClock,
         add(uow, plant.a, "CR-B1", "BIN", cold_room)
         zone = add(uow, plant.a, "Z", "ZONE", add(uow, plant.a, "WH", "WAREHOUSE"))
     with pytest.raises(InvalidInput) as refused, db.transaction(clock=clock) as uow:
-        places.update_location(uow, location_id=cold_room.id, changes={"kind": "VEHICLE"})
+        locations.update_location(uow, location_id=cold_room.id, changes={"kind": "VEHICLE"})
     assert (refused.value.code, refused.value.field) == ("location.bad_nesting", "kind")
     with pytest.raises(InvalidInput) as misplaced, db.transaction(clock=clock) as uow:
-        places.update_location(uow, location_id=zone.id, changes={"kind": "VEHICLE"})
+        locations.update_location(uow, location_id=zone.id, changes={"kind": "VEHICLE"})
     assert (misplaced.value.code, misplaced.value.field) == ("location.bad_nesting", "kind")
     with db.transaction(clock=clock) as uow:
         assert (
-            places.update_location(uow, location_id=zone.id, changes={"kind": "COLD_ROOM"}).kind
+            locations.update_location(uow, location_id=zone.id, changes={"kind": "COLD_ROOM"}).kind
             == "COLD_ROOM"
         )
 
@@ -265,14 +267,16 @@ def test_a_new_storage_condition_must_exist_and_needs_a_reason(
         cold_room = add(uow, plant.a, "CR", "COLD_ROOM", storage_condition_id=plant.chilled)
     audit_before = rows(db, AuditRecord)
     with pytest.raises(ReasonRequired) as unreasoned, db.transaction(clock=clock) as uow:
-        places.update_location(uow, location_id=cold_room.id, changes={"storage_condition_id": plant.frozen})
+        locations.update_location(
+            uow, location_id=cold_room.id, changes={"storage_condition_id": plant.frozen}
+        )
     assert unreasoned.value.field == "reason"
     assert rows(db, AuditRecord) == audit_before
     with db.transaction(clock=clock) as uow:
-        places.update_location(
+        locations.update_location(
             uow, location_id=cold_room.id, changes={"name_en": "Cold room 1"}
         )  # no reason needed
-        places.update_location(
+        locations.update_location(
             uow,
             location_id=cold_room.id,
             changes={"storage_condition_id": plant.frozen},
@@ -292,21 +296,83 @@ def test_a_new_storage_condition_must_exist_and_needs_a_reason(
     assert '"storage_condition_id"' in str(records[-1].changes)
 
 
+def test_which_location_fields_need_a_reason_is_configuration(
+    db: Database, clock: FakeClock, plant: Sites
+) -> None:
+    assert "location.storage_condition_id" in DEFAULT_REASON_REQUIRED
+    with db.transaction(clock=clock) as uow:
+        cold_room = add(uow, plant.a, "CR", "COLD_ROOM", storage_condition_id=plant.chilled)
+    # A site that also wants a reason for QA areas lists the field; the same rule then refuses it.
+    stricter = Database(
+        make_settings(db.settings.database_url, audit_reason_required=["location.is_qa_area"])
+    )
+    try:
+        with pytest.raises(ReasonRequired) as unreasoned, stricter.transaction(clock=clock) as uow:
+            locations.update_location(uow, location_id=cold_room.id, changes={"is_qa_area": True})
+        assert unreasoned.value.params["fields"] == "is_qa_area"
+        with stricter.transaction(clock=clock) as uow:
+            locations.update_location(
+                uow, location_id=cold_room.id, changes={"storage_condition_id": plant.frozen}
+            )  # not listed there: no reason needed
+    finally:
+        stricter.dispose()
+    with db.transaction(read_only=True) as uow:
+        stored = uow.session.get_one(Location, cold_room.id)
+        assert (stored.is_qa_area, stored.storage_condition_id) == (False, plant.frozen)
+
+
+def test_the_places_service_module_still_offers_every_name_it_did_before_the_split() -> None:
+    before_the_split = {
+        "AUDIT_EXCLUDE": None,
+        "LocationKind": locations,
+        "ALLOWED_PARENTS": locations,
+        "MAX_DEPTH": locations,
+        "LOCATION_FIELDS": locations,
+        "LOCATION_REASON_FIELDS": None,
+        "Descendant": locations,
+        "location_subtree": locations,
+        "get_location": locations,
+        "list_locations": locations,
+        "create_location": locations,
+        "update_location": locations,
+        "upsert_location": locations,
+        "PartnerRole": partners,
+        "ROLE_COLUMNS": partners,
+        "PARTNER_FIELDS": partners,
+        "ADDRESS_KEYS": partners,
+        "CONTACT_KEYS": partners,
+        "MAX_TRANSIT_DAYS": partners,
+        "get_partner": partners,
+        "list_partners": partners,
+        "create_partner": partners,
+        "update_partner": partners,
+        "upsert_partner": partners,
+    }
+    assert set(before_the_split) == set(places_service.__all__)
+    for name, home in before_the_split.items():
+        if home is not None:
+            assert getattr(places_service, name) is getattr(home, name), name
+    assert places_service.AUDIT_EXCLUDE == ("created_at", "updated_at")
+    assert {"storage_condition_id"} == places_service.LOCATION_REASON_FIELDS
+
+
 def test_upserting_a_location_by_its_wms_key_twice_updates_it(
     db: Database, clock: FakeClock, plant: Sites
 ) -> None:
     fields = {"code": "WH9", "name_zh": "九号库", "name_en": "Warehouse 9", "kind": "WAREHOUSE"}
     with db.transaction(clock=clock) as uow:
-        first, created = places.upsert_location(uow, system="WMS", key="W9", site_id=plant.a, fields=fields)
+        first, created = locations.upsert_location(
+            uow, system="WMS", key="W9", site_id=plant.a, fields=fields
+        )
     assert created
     with db.transaction(clock=clock) as uow:
-        second, created = places.upsert_location(
+        second, created = locations.upsert_location(
             uow, system="WMS", key="W9", site_id=plant.a, fields={**fields, "name_en": "DC 9"}
         )
         assert (second.id, second.name_en, created) == (first.id, "DC 9", False)
     assert (rows(db, Location), rows(db, ExternalId)) == (1, 1)
     with pytest.raises(InvalidInput) as moved, db.transaction(clock=clock) as uow:
-        places.upsert_location(uow, system="WMS", key="W9", site_id=plant.b, fields=fields)
+        locations.upsert_location(uow, system="WMS", key="W9", site_id=plant.b, fields=fields)
     assert moved.value.field == "site_id"
 
 
@@ -336,15 +402,15 @@ def test_a_customer_is_registered_with_its_gln_contacts_and_minimum_shelf_life(
     db: Database, clock: FakeClock
 ) -> None:
     with db.transaction(clock=clock) as uow:
-        partner = places.create_partner(uow, **CUSTOMER)
+        partner = partners.create_partner(uow, **CUSTOMER)
     with db.transaction(read_only=True) as uow:
         stored = uow.session.get(Partner, partner.id)
         assert stored is not None
         assert stored.gln == "6901234000016"
         assert stored.min_delivery_percent == Decimal("66.67")
         assert stored.contacts[0]["email"] == "wang.fang@example.cn"
-        assert [p.code for p in places.list_partners(uow, role="customer").items] == ["HEMA-SH"]
-        assert places.list_partners(uow, role="supplier").items == []
+        assert [p.code for p in partners.list_partners(uow, role="customer").items] == ["HEMA-SH"]
+        assert partners.list_partners(uow, role="supplier").items == []
 
 
 @pytest.mark.parametrize(
@@ -366,27 +432,27 @@ def test_a_bad_partner_is_refused_naming_the_field(
     db: Database, clock: FakeClock, change: dict[str, Any], field: str
 ) -> None:
     with pytest.raises(InvalidInput) as refused, db.transaction(clock=clock) as uow:
-        places.create_partner(uow, **{**CUSTOMER, **change})
+        partners.create_partner(uow, **{**CUSTOMER, **change})
     assert refused.value.field == field
     assert rows(db, Partner) == 0
 
 
 def test_a_partner_update_keeps_the_rules_and_is_audited(db: Database, clock: FakeClock) -> None:
     with db.transaction(clock=clock) as uow:
-        partner = places.create_partner(uow, **CUSTOMER)
-        places.create_partner(uow, code="SF", name_zh="顺丰", name_en="SF Express", is_carrier=True)
+        partner = partners.create_partner(uow, **CUSTOMER)
+        partners.create_partner(uow, code="SF", name_zh="顺丰", name_en="SF Express", is_carrier=True)
     with pytest.raises(InvalidInput), db.transaction(clock=clock) as uow:
-        places.update_partner(uow, partner_id=partner.id, changes={"is_customer": False})
+        partners.update_partner(uow, partner_id=partner.id, changes={"is_customer": False})
     with pytest.raises(AlreadyExists), db.transaction(clock=clock) as uow:
-        places.update_partner(uow, partner_id=partner.id, changes={"code": "SF"})
+        partners.update_partner(uow, partner_id=partner.id, changes={"code": "SF"})
     with db.transaction(clock=clock) as uow:
-        places.update_partner(
+        partners.update_partner(
             uow,
             partner_id=partner.id,
             changes={"min_delivery_percent": None, "min_delivery_days": 20, "is_supplier": True},
             reason="new supply agreement",
         )
-        unchanged = places.update_partner(uow, partner_id=partner.id, changes={"min_delivery_days": 20})
+        unchanged = partners.update_partner(uow, partner_id=partner.id, changes={"min_delivery_days": 20})
         assert unchanged.min_delivery_days == 20
     with db.transaction(read_only=True) as uow:
         actions = list(
@@ -401,16 +467,16 @@ def test_a_partner_update_keeps_the_rules_and_is_audited(db: Database, clock: Fa
 
 def test_upserting_a_partner_by_its_erp_key_twice_keeps_one_partner(db: Database, clock: FakeClock) -> None:
     with db.transaction(clock=clock) as uow:
-        _first, created = places.upsert_partner(uow, system="ERP", key="C-1001", fields=CUSTOMER)
+        _first, created = partners.upsert_partner(uow, system="ERP", key="C-1001", fields=CUSTOMER)
     assert created
     with db.transaction(clock=clock) as uow:
-        second, created = places.upsert_partner(
+        second, created = partners.upsert_partner(
             uow, system="ERP", key="C-1001", fields={**CUSTOMER, "default_transit_days": 2}
         )
         assert (created, second.default_transit_days) == (False, 2)
     with db.transaction(clock=clock) as uow:
         # The same percent again (stored with six places) is no change: no audit record.
-        _same, created = places.upsert_partner(
+        _same, created = partners.upsert_partner(
             uow, system="ERP", key="C-1001", fields={**CUSTOMER, "default_transit_days": 2}
         )
     assert (rows(db, Partner), rows(db, ExternalId)) == (1, 1)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from lotline.api.deps import get_uow, requires
 from lotline.api.routing import LotlineRoute
 from lotline.api.schemas import PROBLEM_RESPONSES, IdPath, PageOut
-from lotline.catalog import service
+from lotline.catalog import lot_types, products, revisions, storage_conditions, units
 from lotline.catalog.schemas import (
     ConfigVersionRead,
     LotCodePreview,
@@ -49,7 +49,7 @@ def _created(model: type[Any]) -> dict[int | str, dict[str, Any]]:
 def _versions(uow: UnitOfWork, entity_type: str, entity_id: int) -> list[ConfigVersionRead]:
     return [
         ConfigVersionRead.model_validate(v)
-        for v in service.history(uow, entity_type=entity_type, entity_id=entity_id)
+        for v in revisions.history(uow, entity_type=entity_type, entity_id=entity_id)
     ]
 
 
@@ -61,7 +61,7 @@ def list_units(
     principal: Principal = requires(Permission.MASTER_READ), uow: UnitOfWork = Depends(get_uow)
 ) -> list[UnitRead]:
     """Every unit of measure (UN/ECE Rec 20 codes) with its factor to the dimension's base unit."""
-    return [UnitRead.model_validate(u) for u in service.list_units(uow)]
+    return [UnitRead.model_validate(u) for u in units.list_units(uow)]
 
 
 # --- storage conditions -------------------------------------------------------------------------
@@ -75,7 +75,7 @@ def list_storage_conditions(
     uow: UnitOfWork = Depends(get_uow),
 ) -> PageOut[StorageConditionRead]:
     """Storage conditions in the order they were created."""
-    page = service.list_storage_conditions(uow, cursor=cursor, limit=limit)
+    page = storage_conditions.list_storage_conditions(uow, cursor=cursor, limit=limit)
     return PageOut[StorageConditionRead](
         items=[StorageConditionRead.model_validate(c) for c in page.items], next_cursor=page.next_cursor
     )
@@ -88,7 +88,7 @@ def create_storage_condition(
     uow: UnitOfWork = Depends(get_uow),
 ) -> StorageConditionRead:
     """Define a temperature band (and optional humidity limit); its limits are version 1."""
-    condition = service.create_storage_condition(uow, **body.model_dump())
+    condition = storage_conditions.create_storage_condition(uow, **body.model_dump())
     return StorageConditionRead.model_validate(condition)
 
 
@@ -99,7 +99,7 @@ def get_storage_condition(
     uow: UnitOfWork = Depends(get_uow),
 ) -> StorageConditionRead:
     """One storage condition."""
-    condition = service.get_storage_condition(uow, storage_condition_id=storage_condition_id)
+    condition = storage_conditions.get_storage_condition(uow, storage_condition_id=storage_condition_id)
     return StorageConditionRead.model_validate(condition)
 
 
@@ -111,7 +111,7 @@ def update_storage_condition(
     uow: UnitOfWork = Depends(get_uow),
 ) -> StorageConditionRead:
     """Rename a storage condition or change its limits; new limits need a reason and get a new version."""
-    condition = service.update_storage_condition(
+    condition = storage_conditions.update_storage_condition(
         uow, storage_condition_id=storage_condition_id, changes=body.changes(), reason=body.reason
     )
     return StorageConditionRead.model_validate(condition)
@@ -124,7 +124,7 @@ def storage_condition_history(
     uow: UnitOfWork = Depends(get_uow),
 ) -> list[ConfigVersionRead]:
     """Every version of the limits, oldest first, with who changed them, when and why."""
-    condition = service.get_storage_condition(uow, storage_condition_id=storage_condition_id)
+    condition = storage_conditions.get_storage_condition(uow, storage_condition_id=storage_condition_id)
     return _versions(uow, "storage_condition", condition.id)
 
 
@@ -145,7 +145,7 @@ def upsert_storage_condition(
 
     Fields left out are kept; the code cannot change; new limits need a ``reason``.
     """
-    condition, created = service.upsert_storage_condition(
+    condition, created = storage_conditions.upsert_storage_condition(
         uow, system=system, key=key, fields=body.changes(), reason=body.reason
     )
     response.status_code = 201 if created else 200
@@ -163,7 +163,7 @@ def list_lot_types(
     uow: UnitOfWork = Depends(get_uow),
 ) -> PageOut[LotTypeRead]:
     """Lot types in the order they were created."""
-    page = service.list_lot_types(uow, cursor=cursor, limit=limit)
+    page = lot_types.list_lot_types(uow, cursor=cursor, limit=limit)
     return PageOut[LotTypeRead](
         items=[LotTypeRead.model_validate(t) for t in page.items], next_cursor=page.next_cursor
     )
@@ -176,7 +176,7 @@ def create_lot_type(
     uow: UnitOfWork = Depends(get_uow),
 ) -> LotTypeRead:
     """Define a kind of lot: its code template, external-code pattern and custom-field schema."""
-    lot_type = service.create_lot_type(uow, **body.model_dump())
+    lot_type = lot_types.create_lot_type(uow, **body.model_dump())
     return LotTypeRead.model_validate(lot_type)
 
 
@@ -187,7 +187,7 @@ def get_lot_type(
     uow: UnitOfWork = Depends(get_uow),
 ) -> LotTypeRead:
     """One lot type."""
-    return LotTypeRead.model_validate(service.get_lot_type(uow, lot_type_id=lot_type_id))
+    return LotTypeRead.model_validate(lot_types.get_lot_type(uow, lot_type_id=lot_type_id))
 
 
 @router.patch("/lot-types/{lot_type_id}", response_model=LotTypeRead)
@@ -198,7 +198,7 @@ def update_lot_type(
     uow: UnitOfWork = Depends(get_uow),
 ) -> LotTypeRead:
     """Change a lot type; a new template, pattern or schema needs a reason and gets a new version."""
-    lot_type = service.update_lot_type(
+    lot_type = lot_types.update_lot_type(
         uow, lot_type_id=lot_type_id, changes=body.changes(), reason=body.reason
     )
     return LotTypeRead.model_validate(lot_type)
@@ -211,7 +211,7 @@ def lot_type_history(
     uow: UnitOfWork = Depends(get_uow),
 ) -> list[ConfigVersionRead]:
     """Every version of the coding rule and schema, oldest first, with who changed them, when and why."""
-    lot_type = service.get_lot_type(uow, lot_type_id=lot_type_id)
+    lot_type = lot_types.get_lot_type(uow, lot_type_id=lot_type_id)
     return _versions(uow, "lot_type", lot_type.id)
 
 
@@ -225,7 +225,7 @@ def preview_lot_code(
     uow: UnitOfWork = Depends(get_uow),
 ) -> LotCodePreviewRead:
     """The code the template (or a draft of it) gives the first lot of a period; consumes no number."""
-    preview = service.preview_lot_code(uow, lot_type_id=lot_type_id, **body.model_dump())
+    preview = lot_types.preview_lot_code(uow, lot_type_id=lot_type_id, **body.model_dump())
     return LotCodePreviewRead.model_validate(preview)
 
 
@@ -243,7 +243,7 @@ def upsert_lot_type(
     Fields left out are kept; the code cannot change; a new template, pattern or schema needs a
     ``reason``.
     """
-    lot_type, created = service.upsert_lot_type(
+    lot_type, created = lot_types.upsert_lot_type(
         uow, system=system, key=key, fields=body.changes(), reason=body.reason
     )
     response.status_code = 201 if created else 200
@@ -265,7 +265,7 @@ def list_products(
     uow: UnitOfWork = Depends(get_uow),
 ) -> PageOut[ProductRead]:
     """Products filtered by category, active flag, GTIN and code."""
-    page = service.list_products(
+    page = products.list_products(
         uow, cursor=cursor, limit=limit, category=category, active=active, gtin=gtin, code=code
     )
     return PageOut[ProductRead](
@@ -280,7 +280,7 @@ def create_product(
     uow: UnitOfWork = Depends(get_uow),
 ) -> ProductRead:
     """Define a product: identification (GTIN check digit checked), unit, storage and shelf-life rule."""
-    return ProductRead.model_validate(service.add_product(uow, **body.model_dump()))
+    return ProductRead.model_validate(products.add_product(uow, **body.model_dump()))
 
 
 @router.get("/products/{product_id}", response_model=ProductRead)
@@ -290,7 +290,7 @@ def get_product(
     uow: UnitOfWork = Depends(get_uow),
 ) -> ProductRead:
     """One product with its current shelf-life rule."""
-    return ProductRead.model_validate(service.get_product(uow, product_id=product_id))
+    return ProductRead.model_validate(products.get_product(uow, product_id=product_id))
 
 
 @router.patch("/products/{product_id}", response_model=ProductRead)
@@ -302,7 +302,7 @@ def update_product(
 ) -> ProductRead:
     """Change a product; a new shelf-life or minimum shelf-life rule or storage condition needs a
     reason, and a new rule gets a new version (existing lots keep their dates)."""
-    product = service.revise_product(uow, product_id=product_id, changes=body.changes(), reason=body.reason)
+    product = products.revise_product(uow, product_id=product_id, changes=body.changes(), reason=body.reason)
     return ProductRead.model_validate(product)
 
 
@@ -313,7 +313,7 @@ def product_history(
     uow: UnitOfWork = Depends(get_uow),
 ) -> list[ConfigVersionRead]:
     """Every version of the shelf-life rule, oldest first, with who changed it, when and why."""
-    product = service.get_product(uow, product_id=product_id)
+    product = products.get_product(uow, product_id=product_id)
     return _versions(uow, "product", product.id)
 
 
@@ -331,7 +331,7 @@ def upsert_product(
     Fields left out are kept; code, base unit and lot type cannot change; a new shelf-life rule
     needs a ``reason``.
     """
-    product, created = service.upsert_product(
+    product, created = products.upsert_product(
         uow, system=system, key=key, fields=body.changes(), reason=body.reason
     )
     response.status_code = 201 if created else 200

@@ -13,7 +13,9 @@ from lotline.catalog import external_ids
 from lotline.domain.errors import N_, NotFound, PermissionDenied
 from lotline.domain.permissions import Permission, Principal
 from lotline.models.catalog import Location
-from lotline.places import service
+from lotline.places import locations, partners
+from lotline.places.locations import LocationKind
+from lotline.places.partners import PartnerRole
 from lotline.places.schemas import (
     LocationCreate,
     LocationNode,
@@ -25,7 +27,6 @@ from lotline.places.schemas import (
     PartnerUpdate,
     PartnerUpsert,
 )
-from lotline.places.service import LocationKind, PartnerRole
 from lotline.sites.service import get_site
 from lotline.uow import UnitOfWork
 
@@ -89,7 +90,7 @@ def list_locations(
     if not principal.can(Permission.MASTER_READ, site_id):
         raise NotFound(entity=N_("site"), key=site_id, field="site_id")
     get_site(uow, site_id=site_id)
-    page = service.list_locations(
+    page = locations.list_locations(
         uow, site_id=site_id, kind=kind, parent_id=parent_id, active=active, cursor=cursor, limit=limit
     )
     return PageOut[LocationRead](
@@ -107,7 +108,7 @@ def create_location(
     """Add a location to the site's tree."""
     _writable_site(principal, site_id)
     _hide_unseen_parent(uow, principal, body.parent_id)
-    location = service.create_location(uow, site_id=site_id, **body.model_dump())
+    location = locations.create_location(uow, site_id=site_id, **body.model_dump())
     return LocationRead.model_validate(location)
 
 
@@ -132,7 +133,7 @@ def update_location(
     location = visible_location(uow, principal, location_id, Permission.MASTER_WRITE)
     changes = body.changes()
     _hide_unseen_parent(uow, principal, changes.get("parent_id"))
-    updated = service.update_location(uow, location_id=location.id, changes=changes, reason=body.reason)
+    updated = locations.update_location(uow, location_id=location.id, changes=changes, reason=body.reason)
     return LocationRead.model_validate(updated)
 
 
@@ -146,7 +147,7 @@ def location_subtree(
     location = visible_location(uow, principal, location_id, Permission.MASTER_READ)
     return [
         LocationNode(**LocationRead.model_validate(node.location).model_dump(), depth=node.depth)
-        for node in service.location_subtree(uow, location_id=location.id)
+        for node in locations.location_subtree(uow, location_id=location.id)
     ]
 
 
@@ -165,7 +166,7 @@ def upsert_location(
     if existing is not None:
         visible_location(uow, principal, existing, Permission.MASTER_WRITE)
     _hide_unseen_parent(uow, principal, body.parent_id)
-    location, created = service.upsert_location(
+    location, created = locations.upsert_location(
         uow, system=system, key=key, site_id=body.site_id, fields=body.changes(), reason=body.reason
     )
     response.status_code = 201 if created else 200
@@ -185,7 +186,7 @@ def list_partners(
     uow: UnitOfWork = Depends(get_uow),
 ) -> PageOut[PartnerRead]:
     """Partners, optionally only suppliers, customers or carriers."""
-    page = service.list_partners(uow, role=role, active=active, cursor=cursor, limit=limit)
+    page = partners.list_partners(uow, role=role, active=active, cursor=cursor, limit=limit)
     return PageOut[PartnerRead](
         items=[PartnerRead.model_validate(p) for p in page.items], next_cursor=page.next_cursor
     )
@@ -198,7 +199,7 @@ def create_partner(
     uow: UnitOfWork = Depends(get_uow),
 ) -> PartnerRead:
     """Register a supplier, customer or carrier."""
-    return PartnerRead.model_validate(service.create_partner(uow, **body.model_dump()))
+    return PartnerRead.model_validate(partners.create_partner(uow, **body.model_dump()))
 
 
 @router.get("/partners/{partner_id}", response_model=PartnerRead)
@@ -208,7 +209,7 @@ def get_partner(
     uow: UnitOfWork = Depends(get_uow),
 ) -> PartnerRead:
     """One partner."""
-    return PartnerRead.model_validate(service.get_partner(uow, partner_id=partner_id))
+    return PartnerRead.model_validate(partners.get_partner(uow, partner_id=partner_id))
 
 
 @router.patch("/partners/{partner_id}", response_model=PartnerRead)
@@ -219,7 +220,7 @@ def update_partner(
     uow: UnitOfWork = Depends(get_uow),
 ) -> PartnerRead:
     """Change a partner; the creation rules still hold afterwards."""
-    partner = service.update_partner(uow, partner_id=partner_id, changes=body.changes(), reason=body.reason)
+    partner = partners.update_partner(uow, partner_id=partner_id, changes=body.changes(), reason=body.reason)
     return PartnerRead.model_validate(partner)
 
 
@@ -233,7 +234,7 @@ def upsert_partner(
     uow: UnitOfWork = Depends(get_uow),
 ) -> PartnerRead:
     """Create or update the partner an outside system knows by (system, key): 201 when new."""
-    partner, created = service.upsert_partner(
+    partner, created = partners.upsert_partner(
         uow, system=system, key=key, fields=body.changes(), reason=body.reason
     )
     response.status_code = 201 if created else 200
