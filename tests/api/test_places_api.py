@@ -9,10 +9,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from lotline.auth import service as auth
-from lotline.catalog import service as catalog
+from lotline.catalog import storage_conditions
 from lotline.models.audit import AuditRecord
 from lotline.models.catalog import ExternalId, Location, Partner
-from lotline.places import service as places
+from lotline.places import locations
 from lotline.uow import Database
 from tests.app_fixtures import PASSWORD, People
 from tests.conftest import FakeClock
@@ -24,10 +24,10 @@ GOOD_GLN = "6901234000016"
 def yard(db: Database, clock: FakeClock, people: People) -> dict[str, int]:
     """A warehouse with a zone and a bin at site A, a warehouse with a bin at site B, two conditions."""
     with db.transaction(clock=clock) as uow:
-        frozen = catalog.create_storage_condition(
+        frozen = storage_conditions.create_storage_condition(
             uow, code="FROZEN", name_zh="冷冻", name_en="Frozen", min_temp_c=None, max_temp_c=Decimal(-18)
         )
-        chilled = catalog.create_storage_condition(
+        chilled = storage_conditions.create_storage_condition(
             uow,
             code="CHILLED",
             name_zh="冷藏",
@@ -38,10 +38,10 @@ def yard(db: Database, clock: FakeClock, people: People) -> dict[str, int]:
         ids: dict[str, int] = {"frozen": frozen.id, "chilled": chilled.id}
         for site in ("A", "B"):
             site_id = people.site_ids[site]
-            warehouse = places.create_location(
+            warehouse = locations.create_location(
                 uow, site_id=site_id, code=f"WH-{site}", name_zh="仓库", name_en="Warehouse", kind="WAREHOUSE"
             )
-            cold_room = places.create_location(
+            cold_room = locations.create_location(
                 uow,
                 site_id=site_id,
                 code=f"CR-{site}",
@@ -51,7 +51,7 @@ def yard(db: Database, clock: FakeClock, people: People) -> dict[str, int]:
                 parent_id=warehouse.id,
                 storage_condition_id=chilled.id,
             )
-            bin_ = places.create_location(
+            bin_ = locations.create_location(
                 uow,
                 site_id=site_id,
                 code=f"B-{site}",
@@ -143,12 +143,37 @@ def test_a_location_tree_is_built_listed_moved_and_read(
 def test_changing_a_locations_storage_condition_needs_a_reason(
     client: TestClient, people: People, yard: dict[str, int], db: Database
 ) -> None:
-    writer = people.bearer("qa_manager")
+    writer, integration = people.bearer("qa_manager"), people.bearer("integration")
     path = f"/api/v1/locations/{yard['cr_A']}"
-    before = count(db, AuditRecord)
-    unreasoned = client.patch(path, json={"storage_condition_id": yard["frozen"]}, headers=writer)
-    assert (unreasoned.status_code, unreasoned.json()["field"]) == (422, "reason")
-    assert count(db, AuditRecord) == before
+    by_key = "/api/v1/locations/by-key/WMS/CR-A2"
+    second_room = {
+        "site_id": people.site_ids["A"],
+        "code": "CR-A2",
+        "name_zh": "二号冷库",
+        "name_en": "Cold room 2",
+        "kind": "COLD_ROOM",
+        "parent_id": yard["wh_A"],
+        "storage_condition_id": yard["chilled"],
+    }
+    assert client.put(by_key, json=second_room, headers=integration).status_code == 201
+    before = count(db, Location, AuditRecord, ExternalId)
+    refusals = [
+        client.patch(path, json={"storage_condition_id": yard["frozen"]}, headers=writer),
+        client.patch(path, json={"storage_condition_id": None, "reason": "  "}, headers=writer),
+        client.put(by_key, json={**second_room, "storage_condition_id": yard["frozen"]}, headers=integration),
+    ]
+    for refused in refusals:
+        assert refused.status_code == 422, refused.text
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert (refused.json()["code"], refused.json()["field"]) == ("audit.reason_required", "reason")
+        assert "storage_condition_id" in refused.json()["detail"]
+    assert count(db, Location, AuditRecord, ExternalId) == before
+    with db.transaction(read_only=True) as uow:
+        conditions = uow.session.execute(
+            select(Location.code, Location.storage_condition_id).where(Location.code.in_(["CR-A", "CR-A2"]))
+        ).all()
+    assert sorted(conditions) == [("CR-A", yard["chilled"]), ("CR-A2", yard["chilled"])]
+
     reasoned = client.patch(
         path,
         json={"storage_condition_id": yard["frozen"], "reason": "CC-2026-014: now a freezer"},
@@ -156,8 +181,70 @@ def test_changing_a_locations_storage_condition_needs_a_reason(
     )
     assert reasoned.status_code == 200, reasoned.text
     assert reasoned.json()["storage_condition_id"] == yard["frozen"]
+    history = client.get(
+        "/api/v1/audit/records",
+        params={"entity_type": "location", "entity_id": str(yard["cr_A"])},
+        headers=people.bearer("admin"),
+    ).json()["items"]
+    assert history[0]["action"] == "update"
+    assert history[0]["changes"] == {"storage_condition_id": [yard["chilled"], yard["frozen"]]}
+    assert history[0]["reason"] == "CC-2026-014: now a freezer"
+    assert history[0]["actor_name"] == "Qa_Manager User"
+    assert history[0]["site_id"] == people.site_ids["A"]
+    renamed = client.patch(path, json={"name_en": "Freezer 1"}, headers=writer)
+    assert renamed.status_code == 200, renamed.text  # other fields need no reason
     unknown = client.patch(path, json={"storage_condition_id": 999_999, "reason": "x"}, headers=writer)
     assert (unknown.status_code, unknown.json()["field"]) == (404, "storage_condition_id")
+
+
+def test_loose_json_types_are_refused_naming_the_field_and_nothing_is_written(
+    client: TestClient, people: People, yard: dict[str, int], db: Database
+) -> None:
+    writer = people.bearer("qa_manager")
+    site_a = people.site_ids["A"]
+    new_bin = {"code": "X1", "name_zh": "新", "name_en": "New", "kind": "BIN", "parent_id": yard["cr_A"]}
+    partner = {"code": "JH-PORK", "name_zh": "金华猪肉", "name_en": "Jinhua Pork", "is_supplier": True}
+    cases = [
+        ("POST", f"/api/v1/sites/{site_a}/locations", {**new_bin, "is_qa_area": 0}, "is_qa_area"),
+        ("POST", f"/api/v1/sites/{site_a}/locations", {**new_bin, "active": "1"}, "active"),
+        (
+            "POST",
+            f"/api/v1/sites/{site_a}/locations",
+            {**new_bin, "parent_id": str(yard["cr_A"])},
+            "parent_id",
+        ),
+        ("PATCH", f"/api/v1/locations/{yard['bin_A']}", {"is_qa_area": "true"}, "is_qa_area"),
+        ("PATCH", f"/api/v1/locations/{yard['bin_A']}", {"parent_id": float(yard["wh_A"])}, "parent_id"),
+        (
+            "PATCH",
+            f"/api/v1/locations/{yard['cr_A']}",
+            {"storage_condition_id": str(yard["frozen"]), "reason": "CC-2026-014"},
+            "storage_condition_id",
+        ),
+        ("PUT", "/api/v1/locations/by-key/WMS/X1", {**new_bin, "site_id": str(site_a)}, "site_id"),
+        ("POST", "/api/v1/partners", {**partner, "is_supplier": 1}, "is_supplier"),
+        ("POST", "/api/v1/partners", {**partner, "is_customer": "1"}, "is_customer"),
+        ("POST", "/api/v1/partners", {**partner, "default_transit_days": "2"}, "default_transit_days"),
+        (
+            "PUT",
+            "/api/v1/partners/by-key/ERP/S-1",
+            {**partner, "min_delivery_days": "10"},
+            "min_delivery_days",
+        ),
+        ("PUT", "/api/v1/partners/by-key/ERP/S-1", {**partner, "active": 0}, "active"),
+    ]
+    before = count(db, Location, Partner, AuditRecord, ExternalId)
+    for method, path, body, field in cases:
+        refused = client.request(method, path, json=body, headers=writer)
+        assert refused.status_code == 422, (method, path, body, refused.text)
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert (refused.json()["code"], refused.json()["field"]) == ("validation_error", field), body
+    assert count(db, Location, Partner, AuditRecord, ExternalId) == before
+    # The same values with their JSON types are accepted.
+    accepted = client.post(
+        f"/api/v1/sites/{site_a}/locations", json={**new_bin, "is_qa_area": True}, headers=writer
+    )
+    assert accepted.status_code == 201, accepted.text
 
 
 def test_a_location_upserted_twice_by_its_wms_key_is_one_location(

@@ -6,9 +6,20 @@ import csv
 import io
 
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
+from lotline.models.audit import AuditRecord
+from lotline.models.site import Site
+from lotline.uow import Database
 from tests.app_fixtures import People
 from tests.conftest import FakeClock
+
+
+def count(db: Database, *models: type) -> tuple[int, ...]:
+    with db.transaction(read_only=True) as uow:
+        return tuple(
+            int(uow.session.execute(select(func.count()).select_from(model)).scalar_one()) for model in models
+        )
 
 
 def test_a_site_is_created_listed_and_changed_with_its_audit_trail(
@@ -65,6 +76,23 @@ def test_an_unknown_field_or_time_zone_is_a_clear_422(client: TestClient, people
     )
     assert zone.status_code == 422
     assert zone.json()["field"] == "time_zone"
+
+
+def test_loose_json_types_are_refused_naming_the_field_and_nothing_is_written(
+    client: TestClient, people: People, db: Database
+) -> None:
+    admin = people.bearer("admin")
+    path = f"/api/v1/sites/{people.site_ids['A']}"
+    before = count(db, Site, AuditRecord)
+    for loose in (0, 1, "1", "true", "false", "yes"):
+        refused = client.patch(path, json={"active": loose, "reason": "site closed"}, headers=admin)
+        assert refused.status_code == 422, (loose, refused.text)
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert (refused.json()["code"], refused.json()["field"]) == ("validation_error", "active")
+    assert count(db, Site, AuditRecord) == before
+    assert client.get(path, headers=admin).json()["active"] is True
+    closed = client.patch(path, json={"active": False, "reason": "site closed"}, headers=admin)
+    assert (closed.status_code, closed.json()["active"]) == (200, False)
 
 
 def test_a_site_scoped_user_sees_only_their_site(client: TestClient, people: People) -> None:

@@ -8,36 +8,26 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict
 
-from lotline.api.schemas import IdField
+from lotline.api.schemas import (
+    CODE_PATTERN,
+    Changes,
+    Code,
+    Days,
+    Flag,
+    Name,
+    Percent,
+    Reason,
+    RequestBody,
+    StrictId,
+    six_places,
+)
 from lotline.domain.expiry import MAX_AMOUNT, MAX_DAYS, ExpiryKind, ShelfLifeUnit
 
-_MICRO = Decimal("0.000001")
-
-
-def _six_places(value: Decimal | None) -> Decimal | None:
-    # As the column keeps it, so the response and every later read show the same value.
-    return None if value is None else value.quantize(_MICRO)
-
-
-class Changes(BaseModel):
-    """A partial update: fields not sent stay; null clears only the fields that may be empty."""
-
-    CLEARABLE: ClassVar[frozenset[str]] = frozenset()
-
-    def changes(self) -> dict[str, Any]:
-        values = self.model_dump(exclude_unset=True, exclude={"reason"})
-        return {name: value for name, value in values.items() if value is not None or name in self.CLEARABLE}
-
-
-# Codes: printable, no control characters (PostgreSQL refuses NUL in text).
-CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-/]*$"
-Code = Annotated[str, Field(min_length=1, max_length=32, pattern=CODE_PATTERN)]
-Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]*\S[^\x00-\x1f]*$")]
-Reason = Annotated[str | None, Field(max_length=2000, description="Required for GMP-relevant fields")]
+# Storage-condition and lot-type codes are shorter than product codes (their column is).
+ShortCode = Annotated[str, Field(min_length=1, max_length=32, pattern=CODE_PATTERN)]
 Celsius = Annotated[
-    Decimal, Field(ge=Decimal("-273.15"), le=100, decimal_places=6), AfterValidator(_six_places)
+    Decimal, Field(ge=Decimal("-273.15"), le=100, decimal_places=6), AfterValidator(six_places)
 ]
-Percent = Annotated[Decimal, Field(ge=0, le=100, decimal_places=6), AfterValidator(_six_places)]
 CodeTemplate = Annotated[
     str,
     Field(
@@ -59,11 +49,7 @@ CodePattern = Annotated[
 CustomSchema = Annotated[
     dict[str, Any], Field(description="JSON Schema (2020-12) of the lots' custom fields")
 ]
-# Strict: a client sending 0 for false or "10" for 10 has a bug worth hearing about.
-Flag = Annotated[bool, Strict()]
-Id = Annotated[IdField, Strict()]
 ShelfLifeAmount = Annotated[int, Strict(), Field(ge=1, le=max(MAX_AMOUNT.values()))]
-Days = Annotated[int, Strict(), Field(ge=0, le=MAX_DAYS)]
 RetestDays = Annotated[int, Strict(), Field(ge=1, le=MAX_DAYS)]
 PrefixLength = Annotated[int, Strict(), Field(ge=6, le=12, description="Digits of the GS1 company prefix")]
 STORAGE_CONDITION_CLEARABLE = frozenset({"min_temp_c", "max_temp_c", "max_humidity_pct"})
@@ -112,10 +98,8 @@ class UnitRead(BaseModel):
 # --- storage conditions -------------------------------------------------------------------------
 
 
-class StorageConditionCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    code: Code = Field(examples=["CHILLED"])
+class StorageConditionCreate(RequestBody):
+    code: ShortCode = Field(examples=["CHILLED"])
     name_zh: Name = Field(examples=["冷藏 2–8 °C"])
     name_en: Name = Field(examples=["Chilled 2–8 °C"])
     min_temp_c: Celsius | None = Field(default=None, examples=["2"])
@@ -130,7 +114,6 @@ class StorageConditionUpsert(StorageConditionCreate, Changes):
 
 
 class StorageConditionUpdate(Changes):
-    model_config = ConfigDict(extra="forbid")
     CLEARABLE: ClassVar[frozenset[str]] = STORAGE_CONDITION_CLEARABLE
 
     name_zh: Name | None = None
@@ -159,10 +142,8 @@ class StorageConditionRead(BaseModel):
 # --- lot types ----------------------------------------------------------------------------------
 
 
-class LotTypeCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    code: Code = Field(examples=["RAW"])
+class LotTypeCreate(RequestBody):
+    code: ShortCode = Field(examples=["RAW"])
     name_zh: Name = Field(examples=["原料"])
     name_en: Name = Field(examples=["Raw material"])
     code_template: CodeTemplate
@@ -177,7 +158,6 @@ class LotTypeUpsert(LotTypeCreate, Changes):
 
 
 class LotTypeUpdate(Changes):
-    model_config = ConfigDict(extra="forbid")
     CLEARABLE: ClassVar[frozenset[str]] = LOT_TYPE_CLEARABLE
 
     name_zh: Name | None = None
@@ -203,9 +183,7 @@ class LotTypeRead(BaseModel):
     updated_at: datetime
 
 
-class LotCodePreview(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class LotCodePreview(RequestBody):
     site_code: str = Field(min_length=1, max_length=16, pattern=CODE_PATTERN, examples=["SH1"])
     production_date: date = Field(description="The site's local date the lot is coded for")
     product_code: str | None = Field(default=None, min_length=1, max_length=40, pattern=CODE_PATTERN)
@@ -226,10 +204,10 @@ class LotCodePreviewRead(BaseModel):
 # --- products -----------------------------------------------------------------------------------
 
 
-class ProductCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_enum_values=True)
+class ProductCreate(RequestBody):
+    model_config = ConfigDict(use_enum_values=True)
 
-    code: str = Field(min_length=1, max_length=40, pattern=CODE_PATTERN, examples=["PORK-LOIN"])
+    code: Code = Field(examples=["PORK-LOIN"])
     gtin: str | None = Field(
         default=None, min_length=8, max_length=14, description="GTIN-8, -12, -13 or -14, check digit checked"
     )
@@ -239,8 +217,8 @@ class ProductCreate(BaseModel):
     category: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[^\x00-\x1f]+$")
     base_unit: str = Field(min_length=1, max_length=8, description="A code from GET /units", examples=["KGM"])
     catch_weight: Flag = False
-    storage_condition_id: Id | None = None
-    lot_type_id: Id
+    storage_condition_id: StrictId | None = None
+    lot_type_id: StrictId
     shelf_life_amount: ShelfLifeAmount = Field(examples=[10])
     shelf_life_unit: ShelfLifeUnit
     expiry_kind: ExpiryKind
@@ -262,7 +240,7 @@ class ProductUpsert(ProductCreate, Changes):
 
 
 class ProductUpdate(Changes):
-    model_config = ConfigDict(extra="forbid", use_enum_values=True)
+    model_config = ConfigDict(use_enum_values=True)
     CLEARABLE: ClassVar[frozenset[str]] = PRODUCT_CLEARABLE
 
     gtin: str | None = Field(default=None, min_length=8, max_length=14, description="Send null to clear it")
@@ -271,7 +249,7 @@ class ProductUpdate(Changes):
     name_en: Name | None = None
     category: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[^\x00-\x1f]+$")
     catch_weight: Flag | None = None
-    storage_condition_id: Id | None = Field(default=None, description="Send null to clear it")
+    storage_condition_id: StrictId | None = Field(default=None, description="Send null to clear it")
     shelf_life_amount: ShelfLifeAmount | None = None
     shelf_life_unit: ShelfLifeUnit | None = None
     expiry_kind: ExpiryKind | None = None

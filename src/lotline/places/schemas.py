@@ -6,67 +6,50 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, Strict
 
-from lotline.api.schemas import IdField
-from lotline.places.service import LocationKind
+from lotline.api.schemas import Changes, Code, Days, Flag, Name, Percent, Reason, RequestBody, StrictId
+from lotline.places.locations import LocationKind
+from lotline.places.partners import MAX_TRANSIT_DAYS
 
-
-class Changes(BaseModel):
-    """A partial update: fields not sent stay; null clears only the fields that may be empty."""
-
-    CLEARABLE: ClassVar[frozenset[str]] = frozenset()
-
-    def changes(self) -> dict[str, Any]:
-        values = self.model_dump(exclude_unset=True, exclude={"reason", "site_id"})
-        return {name: value for name, value in values.items() if value is not None or name in self.CLEARABLE}
-
-
-# Codes and external keys: printable, no control characters (PostgreSQL refuses NUL in text).
-CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-/]*$"
-Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]*\S[^\x00-\x1f]*$")]
-Reason = Annotated[
-    str | None, Field(max_length=2000, pattern=r"^[^\x00]*$", description="Required for GMP-relevant fields")
-]
+TransitDays = Annotated[int, Strict(), Field(ge=0, le=MAX_TRANSIT_DAYS)]
 AddressLine = Annotated[str | None, Field(max_length=200, pattern=r"^[^\x00-\x1f]*$")]
 LOCATION_CLEARABLE = frozenset({"parent_id", "storage_condition_id"})
 PARTNER_CLEARABLE = frozenset({"gln", "default_transit_days", "min_delivery_days", "min_delivery_percent"})
 
 
-class LocationCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    code: str = Field(min_length=1, max_length=40, pattern=CODE_PATTERN, examples=["WH1-Z2-B07"])
+class LocationCreate(RequestBody):
+    code: Code = Field(examples=["WH1-Z2-B07"])
     name_zh: Name = Field(examples=["冷冻库2区7号位"])
     name_en: Name = Field(examples=["Freezer zone 2, bin 7"])
     kind: LocationKind
-    parent_id: IdField | None = None
-    storage_condition_id: IdField | None = None
-    is_qa_area: bool = False
-    active: bool = True
+    parent_id: StrictId | None = None
+    storage_condition_id: StrictId | None = None
+    is_qa_area: Flag = False
+    active: Flag = True
 
 
 class LocationUpsert(LocationCreate, Changes):
     """A location as a WMS knows it: where it is (``site_id``) and what it is."""
 
     CLEARABLE: ClassVar[frozenset[str]] = LOCATION_CLEARABLE
+    CONTEXT: ClassVar[frozenset[str]] = frozenset({"reason", "site_id"})
 
-    site_id: IdField
+    site_id: StrictId
     reason: Reason = None
 
 
 class LocationUpdate(Changes):
-    model_config = ConfigDict(extra="forbid")
     CLEARABLE: ClassVar[frozenset[str]] = LOCATION_CLEARABLE
 
-    code: str | None = Field(default=None, min_length=1, max_length=40, pattern=CODE_PATTERN)
+    code: Code | None = None
     name_zh: Name | None = None
     name_en: Name | None = None
     kind: LocationKind | None = None
-    parent_id: IdField | None = Field(default=None, description="Send null to move the location to the top")
-    storage_condition_id: IdField | None = Field(default=None, description="Send null to clear it")
-    is_qa_area: bool | None = None
-    active: bool | None = None
+    parent_id: StrictId | None = Field(default=None, description="Send null to move the location to the top")
+    storage_condition_id: StrictId | None = Field(default=None, description="Send null to clear it")
+    is_qa_area: Flag | None = None
+    active: Flag | None = None
     reason: Reason = None
 
 
@@ -93,9 +76,7 @@ class LocationNode(LocationRead):
     depth: int
 
 
-class Address(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Address(RequestBody):
     street: AddressLine = None
     city: AddressLine = None
     province: AddressLine = None
@@ -105,36 +86,32 @@ class Address(BaseModel):
     )
 
 
-class Contact(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Contact(RequestBody):
     name: Name
     phone: str | None = Field(default=None, max_length=40, pattern=r"^\+?[0-9][0-9 ()\-]*$")
     email: EmailStr | None = None
 
 
-class PartnerFields(BaseModel):
+class PartnerFields(RequestBody):
     """What every partner write may carry."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    is_supplier: bool = False
-    is_customer: bool = False
-    is_carrier: bool = False
+    is_supplier: Flag = False
+    is_customer: Flag = False
+    is_carrier: Flag = False
     gln: str | None = Field(default=None, max_length=32, description="13-digit GS1 Global Location Number")
     address: Address = Field(default_factory=Address)
     contacts: list[Contact] = Field(default_factory=list, max_length=50)
     time_zone: str | None = Field(
         default=None, min_length=1, max_length=64, description="IANA name; the server's default if omitted"
     )
-    default_transit_days: int | None = Field(default=None, ge=0, le=365, description="For customers")
-    min_delivery_days: int | None = Field(default=None, ge=0, le=36_600)
-    min_delivery_percent: Decimal | None = Field(default=None, ge=0, le=100, decimal_places=6)
-    active: bool = True
+    default_transit_days: TransitDays | None = Field(default=None, description="For customers")
+    min_delivery_days: Days | None = None
+    min_delivery_percent: Percent | None = None
+    active: Flag = True
 
 
 class PartnerCreate(PartnerFields):
-    code: str = Field(min_length=1, max_length=40, pattern=CODE_PATTERN, examples=["JINHUA-PORK"])
+    code: Code = Field(examples=["JINHUA-PORK"])
     name_zh: Name = Field(examples=["金华猪肉"])
     name_en: Name = Field(examples=["Jinhua Pork"])
 
@@ -146,23 +123,22 @@ class PartnerUpsert(PartnerCreate, Changes):
 
 
 class PartnerUpdate(Changes):
-    model_config = ConfigDict(extra="forbid")
     CLEARABLE: ClassVar[frozenset[str]] = PARTNER_CLEARABLE
 
-    code: str | None = Field(default=None, min_length=1, max_length=40, pattern=CODE_PATTERN)
+    code: Code | None = None
     name_zh: Name | None = None
     name_en: Name | None = None
-    is_supplier: bool | None = None
-    is_customer: bool | None = None
-    is_carrier: bool | None = None
+    is_supplier: Flag | None = None
+    is_customer: Flag | None = None
+    is_carrier: Flag | None = None
     gln: str | None = Field(default=None, max_length=32, description="Send null to clear it")
     address: Address | None = None
     contacts: list[Contact] | None = Field(default=None, max_length=50)
     time_zone: str | None = Field(default=None, min_length=1, max_length=64)
-    default_transit_days: int | None = Field(default=None, ge=0, le=365)
-    min_delivery_days: int | None = Field(default=None, ge=0, le=36_600)
-    min_delivery_percent: Decimal | None = Field(default=None, ge=0, le=100, decimal_places=6)
-    active: bool | None = None
+    default_transit_days: TransitDays | None = None
+    min_delivery_days: Days | None = None
+    min_delivery_percent: Percent | None = None
+    active: Flag | None = None
     reason: Reason = None
 
 
