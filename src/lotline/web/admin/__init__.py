@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from lotline.web.admin import history, index, products
+from lotline.web.admin import conditions, history, index, lot_types, partners, places, products, users
 
 router = APIRouter(include_in_schema=False)
-for module in (index, products, history):
+for module in (index, products, conditions, lot_types, places, partners, users, history):
     router.include_router(module.router)
 
 __all__ = ["router"]

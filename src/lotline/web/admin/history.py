@@ -163,9 +163,15 @@ def _either(diff: Mapping[str, Any], name: str) -> Any:
 def _grant_revisions(uow: UnitOfWork, records: Sequence[AuditRecord]) -> list[Revision]:
     diffs = [json.loads(r.changes) for r in records]
     user_ids = {_either(diff, "user_id") for diff in diffs}
-    users = dict(uow.session.execute(select(User.id, User.username).where(User.id.in_(user_ids))).tuples())
+    users = {
+        uid: name
+        for uid, name in uow.session.execute(select(User.id, User.username).where(User.id.in_(user_ids)))
+    }
     site_ids = {_either(diff, "site_id") for diff in diffs}
-    sites = dict(uow.session.execute(select(Site.id, Site.code).where(Site.id.in_(site_ids))).tuples())
+    sites = {
+        sid: code
+        for sid, code in uow.session.execute(select(Site.id, Site.code).where(Site.id.in_(site_ids)))
+    }
     revisions = []
     for row, diff in zip(records, diffs, strict=True):
         user_id, site_id = _either(diff, "user_id"), _either(diff, "site_id")

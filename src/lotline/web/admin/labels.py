@@ -14,15 +14,6 @@ LOCATION_KIND = {
 
 PARTNER_ROLE = {"supplier": N_("Supplier"), "customer": N_("Customer"), "carrier": N_("Carrier")}
 
-ROLE = {
-    "admin": N_("Administrator"),
-    "qa_manager": N_("QA manager"),
-    "qa": N_("QA"),
-    "warehouse": N_("Warehouse staff"),
-    "viewer": N_("Viewer"),
-    "integration": N_("Integration (system)"),
-}
-
 DIMENSION = {"mass": N_("Mass"), "volume": N_("Volume"), "count": N_("Count"), "length": N_("Length")}
 
 FIELD_TYPE = {
@@ -84,7 +75,6 @@ FIELD = {
 ALL = {
     "location_kind_labels": LOCATION_KIND,
     "partner_role_labels": PARTNER_ROLE,
-    "role_labels": ROLE,
     "dimension_labels": DIMENSION,
     "field_type_labels": FIELD_TYPE,
     "history_kind_labels": HISTORY_KIND,
