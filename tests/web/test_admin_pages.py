@@ -85,6 +85,27 @@ def field_values(page: str) -> dict[str, str]:
     return values
 
 
+def submitted(page: str, action: str) -> dict[str, str]:
+    """What a browser sends for the page's form posting to ``action``, untouched by the person."""
+    form = re.search(rf'<form method="post" action="{re.escape(action)}"[^>]*>(.*?)</form>', page, re.S)
+    assert form, f"no form posts to {action}"
+    body, values = form.group(1), {}
+    for tag in re.findall(r"<input\b[^>]*>", body):
+        name, value = re.search(r'name="([^"]*)"', tag), re.search(r'value="([^"]*)"', tag)
+        kind = re.search(r'type="([^"]*)"', tag)
+        if not name or (kind and kind.group(1) in ("checkbox", "radio") and " checked" not in tag):
+            continue
+        values[name.group(1)] = html.unescape(value.group(1)) if value else ""
+    for name, options in re.findall(r'<select name="([^"]*)"[^>]*>(.*?)</select>', body, re.S):
+        chosen = re.findall(r'<option value="([^"]*)" selected', options) or re.findall(
+            r'<option value="([^"]*)"', options
+        )
+        values[name] = html.unescape(chosen[0]) if chosen else ""
+    for name, text in re.findall(r'<textarea name="([^"]*)"[^>]*>(.*?)</textarea>', body, re.S):
+        values[name] = html.unescape(text)
+    return values
+
+
 # --- who may open the pages ---------------------------------------------------------------------
 
 
@@ -113,6 +134,11 @@ def test_an_administrator_sees_every_section_and_a_qa_manager_only_master_data(
     assert 'href="/admin/users"' not in landing
     assert client.get("/admin/users").status_code == 403
     assert client.get("/admin/products").status_code == 200
+    # The change history shows them the catalog's configuration, not who holds which role.
+    history = client.get("/admin/history").text
+    assert "Product shelf life" in history
+    assert "Role grants" not in history
+    assert client.get("/admin/history?kind=role_grant").status_code == 422
 
 
 # --- products -----------------------------------------------------------------------------------
@@ -168,6 +194,14 @@ def test_a_shelf_life_change_with_a_reason_is_saved_and_listed_with_old_and_new_
     assert "Minimum at shipment (%): — → 50" in history
     assert "v2" in history
     assert "Qa_Manager User" in history
+    # The page's own form sent back with a new name only: no GMP field moves, so no reason is asked.
+    again = submitted(product_page, f"/admin/products/{product_id}") | {"name_en": "Pork loin"}
+    renamed = client.post(f"/admin/products/{product_id}", data=again, follow_redirects=False)
+    assert renamed.status_code == 303, alerts(renamed.text)
+    with db.transaction(read_only=True) as uow:
+        product = uow.session.get_one(Product, product_id)
+        assert (product.name_en, product.shelf_life_version) == ("Pork loin", 2)
+        assert str(product.min_ship_percent) == "50.000000"
     # The same change on the page of all GMP configuration changes.
     everything = text_of(client.get("/admin/history?kind=product").text)
     assert "stability study SS-2026-04" in everything
@@ -703,3 +737,80 @@ def test_administration_pages_speak_chinese(
         response = client.get(path)
         assert response.status_code == 200, path
         assert 'lang="zh-CN"' in response.text
+
+
+def test_saving_an_editor_untouched_changes_nothing_and_asks_no_reason(
+    client: TestClient, db: Database, people: People, stock: dict[str, int]
+) -> None:
+    """Every editor shows stored values so that sending them back is no change at all."""
+    located = warehouses(db, people)
+    with db.transaction() as uow:
+        chilled = catalog.create_storage_condition(
+            uow,
+            code="CHILLED",
+            name_zh="冷藏",
+            name_en="Chilled",
+            min_temp_c=Decimal("0.5"),
+            max_temp_c=Decimal("4"),
+        )
+        product = uow.session.get_one(Product, stock["product"])
+        catalog.revise_product(
+            uow,
+            product_id=product.id,
+            changes={
+                "storage_condition_id": chilled.id,
+                "min_receipt_percent": Decimal("66.5"),
+                "min_ship_days": 3,
+                "retest_days": 30,
+                "gtin": "6901234567892",
+                "round_to_month_end": True,
+            },
+            reason="setup",
+        )
+        lot_type = uow.session.scalars(select(LotType)).one()
+        catalog.update_lot_type(
+            uow,
+            lot_type_id=lot_type.id,
+            changes={
+                "custom_schema": {
+                    "type": "object",
+                    "properties": {
+                        "ph": {"type": "number", "minimum": 5.2},
+                        "grade": {"type": "string", "enum": ["A", "B"]},
+                    },
+                    "required": ["ph"],
+                },
+                "external_code_pattern": "[A-Z]{2}[0-9]{6}",
+            },
+            reason="setup",
+        )
+        places.update_location(
+            uow, location_id=located["A"], changes={"storage_condition_id": chilled.id}, reason="setup"
+        )
+        partner = places.create_partner(
+            uow,
+            code="JINHUA",
+            name_zh="金华",
+            name_en="Jinhua",
+            is_supplier=True,
+            gln="6901234567892",
+            address={"city": "Jinhua", "country": "CN"},
+            contacts=[{"name": "Wang", "email": "wang@example.com"}],
+            min_delivery_percent=Decimal("40"),
+        )
+        edited = {
+            f"/admin/products/{product.id}",
+            f"/admin/storage-conditions/{chilled.id}",
+            f"/admin/lot-types/{lot_type.id}",
+            f"/admin/locations/{located['A']}",
+            f"/admin/partners/{partner.id}",
+            f"/admin/sites/{people.site_ids['A']}/edit",
+            f"/admin/users/{people.user_ids['viewer']}",
+        }
+    sign_in(client, "admin")
+    before = (count(db, AuditRecord), count(db, ConfigVersion))
+    for url in sorted(edited):
+        sent = submitted(client.get(url).text, url)
+        response = client.post(url, data=sent, follow_redirects=False)
+        assert response.status_code == 303, (url, alerts(response.text))
+    assert (count(db, AuditRecord), count(db, ConfigVersion)) == before

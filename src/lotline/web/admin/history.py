@@ -213,38 +213,30 @@ def change_history(
     chosen = kind or None
     if chosen is not None and chosen not in kinds:
         raise InvalidInput(N_("{field} must be one of: {choices}."), field="kind", choices=", ".join(kinds))
+    # One kind pages on by its own ids; several kinds are merged by time, the newest page only.
+    paged_cursor = cursor if chosen else None
     revisions: list[Revision] = []
-    next_cursor: str | None = None
-    truncated = False
+    cursors: list[str] = []
     catalog_kinds = [k for k in kinds if k in CATALOG_KINDS and chosen in (None, k)]
     if catalog_kinds:
         query = select(ConfigVersion).where(ConfigVersion.entity_type.in_(catalog_kinds))
         versions = keyset_page(
-            uow.session,
-            query,
-            ConfigVersion.id,
-            cursor=cursor if chosen else None,
-            limit=PAGE_SIZE,
-            newest_first=True,
+            uow.session, query, ConfigVersion.id, cursor=paged_cursor, limit=PAGE_SIZE, newest_first=True
         )
         revisions += _catalog_revisions(uow, versions.items)
-        next_cursor, truncated = versions.next_cursor, versions.next_cursor is not None
+        cursors += [versions.next_cursor] if versions.next_cursor else []
     if "role_grant" in kinds and chosen in (None, "role_grant"):
         sites = principal.site_ids_with(Permission.USER_WRITE)
-        records = list_records(
-            uow,
-            criteria=AuditFilter(
-                entity_type="role_grant", site_ids=frozenset(sites) if sites is not None else None
-            ),
-            cursor=cursor if chosen else None,
-            limit=PAGE_SIZE,
+        grants = AuditFilter(
+            entity_type="role_grant", site_ids=frozenset(sites) if sites is not None else None
         )
+        records = list_records(uow, criteria=grants, cursor=paged_cursor, limit=PAGE_SIZE)
         revisions += _grant_revisions(uow, records.items)
-        next_cursor, truncated = records.next_cursor, truncated or records.next_cursor is not None
+        cursors += [records.next_cursor] if records.next_cursor else []
     revisions.sort(key=lambda r: r.order, reverse=True)
-    if chosen is None:
-        # Several kinds at once are merged by time: the newest page only; one kind pages on.
-        revisions, next_cursor = revisions[:PAGE_SIZE], None
+    more_by_kind = chosen is None and (bool(cursors) or len(revisions) > PAGE_SIZE)
+    next_cursor = cursors[0] if chosen is not None and cursors else None
+    revisions = revisions[:PAGE_SIZE]
     next_url = f"/admin/history?{urlencode({'kind': chosen, 'cursor': next_cursor})}" if next_cursor else None
     return page(
         request,
@@ -253,6 +245,6 @@ def change_history(
         kinds=[(k, HISTORY_KIND[k]) for k in kinds],
         chosen=chosen,
         next_url=next_url,
-        more_by_kind=truncated and chosen is None,
+        more_by_kind=more_by_kind,
         zone=zone_of(request),
     )
