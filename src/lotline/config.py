@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     login_window_minutes: int = Field(default=15, ge=1)
     idempotency_hours: int = Field(default=24, ge=1)
     audit_reason_required: list[str] = Field(default_factory=lambda: list(DEFAULT_REASON_REQUIRED))
+    expiry_buckets: list[int] = Field(
+        default_factory=lambda: [7, 30, 90],
+        description="Days-left buckets of the expiring-soon board, e.g. [7,30,90] (expired is always shown)",
+    )
     sql_echo: bool = False
 
     @field_validator("default_language")
@@ -79,6 +83,18 @@ class Settings(BaseSettings):
     def _known_language(cls, value: str) -> str:
         if value not in ("zh_CN", "en"):
             raise ValueError("default_language must be zh_CN or en")
+        return value
+
+    @field_validator("expiry_buckets")
+    @classmethod
+    def _ascending_buckets(cls, value: list[int]) -> list[int]:
+        if (
+            not value
+            or len(value) > 8
+            or any(b < 0 or b > 3650 for b in value)
+            or value != sorted(set(value))
+        ):
+            raise ValueError("expiry_buckets must be 1 to 8 ascending whole numbers of days from 0 to 3650")
         return value
 
     @field_validator("default_time_zone")

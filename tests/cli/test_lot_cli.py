@@ -159,3 +159,18 @@ def test_a_lot_is_released_and_then_rejected_by_a_signer_and_never_released_agai
     with db.transaction(read_only=True) as uow:
         lot = queries.list_lots(uow, criteria=queries.LotFilter(code=lot_code), cursor=None, limit=1).items[0]
         assert lot.quality_status == "REJECTED"
+
+
+def test_the_lot_list_filters_by_product_site_hold_and_days_to_expiry(run: Cli, lot_code: str) -> None:
+    # Made 1 March 2026, 12 months use-by: usable to 28 February 2027, 95 days after 25 November.
+    assert lot_code in run("lot", "list", "--product", "DUMP", "--site", "SH01").stdout
+    assert lot_code in run("lot", "list", "--expiring-within", "3650").stdout
+    assert lot_code not in run("lot", "list", "--expiring-within", "0").stdout
+    assert run("lot", "hold", lot_code, "--type", "DEVIATION", "--reason", "label misprint").exit_code == 0
+    held = run("lot", "list", "--hold-type", "DEVIATION").stdout
+    assert lot_code in held
+    assert "DEVIATION" in held
+    assert lot_code not in run("lot", "list", "--hold-type", "RECALL").stdout
+    unknown = run("lot", "list", "--product", "NOPE")
+    assert unknown.exit_code == 1
+    assert "NOPE" in unknown.stderr

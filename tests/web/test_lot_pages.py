@@ -292,3 +292,19 @@ def test_releasing_a_lot_through_the_signing_dialog(
     # The qa role may look but not decide.
     sign_in(client, "qa")
     assert client.get(f"/lots/{stock['a']}/decision?to=REJECTED").status_code == 403
+
+
+def test_the_expiring_board_buckets_are_configured_per_installation(
+    client: TestClient, db: Database, people: People, stock: dict[str, int]
+) -> None:
+    db.settings.expiry_buckets = [3, 14]  # LOTLINE_EXPIRY_BUCKETS='[3,14]'
+    sign_in(client, "qa_manager")
+    board = client.get("/expiring").text
+    assert "≤ 3 d" in board
+    assert "≤ 14 d" in board
+    assert "≤ 30 d" not in board
+    # Both lots have 9 days left on 1 March: the "≤ 14 d" bucket, and its drill-down finds them.
+    assert "bucket=14" in board
+    drill = client.get("/lots?bucket=14").text
+    assert lot_code(db, stock["a"]) in drill
+    assert client.get("/lots?bucket=30").status_code == 422

@@ -18,6 +18,7 @@ from lotline.domain.status import HoldType, QualityStatus
 from lotline.lots import decisions, queries, service
 from lotline.models.catalog import Product
 from lotline.models.lot import Hold, Lot
+from lotline.models.site import Site
 from lotline.signatures import service as signatures
 from lotline.uow import UnitOfWork
 
@@ -64,30 +65,65 @@ def _sign_as(
 @app.command("list")
 @reports_errors
 def list_lots(
-    status: str | None = typer.Option(None, "--status", help="QUARANTINE, RELEASED or REJECTED"),
+    product: str | None = typer.Option(None, "--product", help="Product code"),
+    site: str | None = typer.Option(None, "--site", help="Site code"),
+    status: QualityStatus | None = typer.Option(None, "--status"),
     on_hold: bool | None = typer.Option(None, "--on-hold/--not-on-hold"),
-    limit: int = typer.Option(100, "--limit"),
+    hold_type: HoldType | None = typer.Option(None, "--hold-type"),
+    expiring_within: int | None = typer.Option(
+        None, "--expiring-within", min=0, max=3650, help="Days, counted from each site's local date"
+    ),
+    limit: int = typer.Option(100, "--limit", min=1, max=10_000),
 ) -> None:
-    """Lots, oldest first."""
+    """Lots, oldest first, with their product, site, status, expiry and active holds."""
     db = open_db()
-    table = Table(t("lot"), t("product"), t("status"), t("expiry"), title=t("lots"))
+    table = Table(t("lot"), t("product"), t("site"), t("status"), t("expiry"), t("holds"), title=t("lots"))
     with db.transaction(read_only=True) as uow:
-        page = queries.list_lots(
-            uow, criteria=queries.LotFilter(quality_status=status, on_hold=on_hold), cursor=None, limit=limit
+        product_id = _id_by_code(uow, Product, product, N_("product"), "product") if product else None
+        site_id = _id_by_code(uow, Site, site, N_("site"), "site") if site else None
+        expiry = None
+        if expiring_within is not None:
+            todays = queries.site_todays(uow, None, uow.now())
+            expiry = queries.ExpiryWindow(low=None, high=expiring_within, today_by_site=todays)
+        criteria = queries.LotFilter(
+            product_id=product_id,
+            site_id=site_id,
+            quality_status=status.value if status else None,
+            on_hold=on_hold,
+            hold_type=hold_type.value if hold_type else None,
+            expiry=expiry,
         )
-        product_ids = {lot.product_id for lot in page.items}
-        # One lookup for the whole page, not one per row.
-        product_codes = {
-            product_id: code
-            for product_id, code in uow.session.execute(
-                select(Product.id, Product.code).where(Product.id.in_(product_ids))
-            ).tuples()
-        }
+        page = queries.list_lots(uow, criteria=criteria, cursor=None, limit=limit)
+        # One lookup each for the whole page, not one per row.
+        product_codes = dict(
+            uow.session.execute(
+                select(Product.id, Product.code).where(Product.id.in_({lot.product_id for lot in page.items}))
+            )
+            .tuples()
+            .all()
+        )
+        site_codes = dict(uow.session.execute(select(Site.id, Site.code)).tuples().all())
+        holds = queries.active_holds_of(uow, [lot.id for lot in page.items])
         for lot in page.items:
             table.add_row(
-                lot.code, product_codes[lot.product_id], lot.quality_status, lot.expiry_date.isoformat()
+                lot.code,
+                product_codes[lot.product_id],
+                site_codes[lot.site_id],
+                lot.quality_status,
+                lot.expiry_date.isoformat(),
+                ", ".join(h.hold_type for h in holds[lot.id]),
             )
     console.print(table)
+
+
+def _id_by_code(
+    uow: UnitOfWork, model: type[Product] | type[Site], code: str, entity: str, field: str
+) -> int:
+    """The id of the product or site with ``code``; ``entity`` is its translatable name."""
+    found = uow.session.execute(select(model.id).where(model.code == code)).scalar_one_or_none()
+    if found is None:
+        raise NotFound(entity=entity, key=code, field=field)
+    return int(found)
 
 
 @app.command("hold")

@@ -16,7 +16,6 @@ from lotline.paging import Page, keyset_page
 from lotline.uow import UnitOfWork
 
 EXPIRED = "expired"
-DEFAULT_BUCKETS = (7, 30, 90)  # days: expired, ≤ 7 d, ≤ 30 d, ≤ 90 d
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ def _visible(principal: Principal) -> frozenset[int] | None:
 
 
 def _bucket_table(uow: UnitOfWork, principal: Principal) -> dict[str, Any]:
-    bounds = queries.DEFAULT_BUCKETS
+    bounds = tuple(uow.settings.expiry_buckets)
     counts = queries.expiry_buckets(uow, site_ids=_visible(principal), bounds=bounds, now=uow.now())
     columns = [queries.EXPIRED, *[str(b) for b in sorted(bounds)]]
     cells: dict[tuple[int, int], dict[str, int]] = defaultdict(dict)

@@ -140,7 +140,9 @@ def lot_list(
     )
     now = uow.now()
     criteria = wanted.criteria(
-        sites, today_by_site=lambda: queries.site_todays(uow, sites, now), bounds=queries.DEFAULT_BUCKETS
+        sites,
+        today_by_site=lambda: queries.site_todays(uow, sites, now),
+        bounds=tuple(uow.settings.expiry_buckets),
     )
     page = queries.list_lots(uow, criteria=criteria, cursor=cursor, limit=PAGE_SIZE)
     lots = page.items
