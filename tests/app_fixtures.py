@@ -51,7 +51,9 @@ def people(db: Database, clock: FakeClock) -> People:
             user = auth.create_user(
                 uow, username=role, display_name=f"{role.title()} User", password=PASSWORD
             )
-            auth.grant_role(uow, user_id=user.id, role=role, site_id=site_ids[site] if site else None)
+            auth.grant_role(
+                uow, user_id=user.id, role=role, site_id=site_ids[site] if site else None, reason="tests"
+            )
             secret, _token = auth.create_token(uow, user_id=user.id, name="tests", scopes=None, days=30)
             tokens[role], user_ids[role] = secret, user.id
     seal_pending(db)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from lotline.auth import service as auth
 from lotline.models.audit import AuditRecord
 from lotline.models.auth import LoginAttempt
 from lotline.models.outbox import OutboxEvent
@@ -171,12 +172,23 @@ def test_roles_are_granted_per_site_and_revoked_with_a_reason(
     )
     assert created.status_code == 201
     user_id = created.json()["id"]
-    grant = client.post(
+    before = audit_rows(db)
+    unexplained = client.post(
         f"/api/v1/users/{user_id}/grants", json={"role": "qa", "site_id": people.site_ids["B"]}, headers=admin
+    )
+    assert unexplained.status_code == 422
+    assert unexplained.json()["field"] == "reason"
+    assert audit_rows(db) == before
+    grant = client.post(
+        f"/api/v1/users/{user_id}/grants",
+        json={"role": "qa", "site_id": people.site_ids["B"], "reason": "new QA at B"},
+        headers=admin,
     )
     assert grant.status_code == 201
     assert client.get(f"/api/v1/users/{user_id}", headers=admin).json()["grants"][0]["role"] == "qa"
-    unknown = client.post(f"/api/v1/users/{user_id}/grants", json={"role": "superuser"}, headers=admin)
+    unknown = client.post(
+        f"/api/v1/users/{user_id}/grants", json={"role": "superuser", "reason": "x"}, headers=admin
+    )
     assert unknown.status_code == 422
     assert unknown.json()["field"] == "role"
     no_reason = client.post(
@@ -209,3 +221,36 @@ def test_a_control_character_in_a_sign_in_name_is_a_clear_4xx_not_a_500(
     response = client.post("/api/v1/auth/session", json={"username": "qa\u0000", "password": "whatever1"})
     assert 400 <= response.status_code < 500
     assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def audit_rows(db: Database) -> int:
+    with db.transaction(read_only=True) as uow:
+        return int(uow.session.execute(select(func.count()).select_from(AuditRecord)).scalar_one())
+
+
+def test_an_administrator_of_one_site_cannot_reach_beyond_it(
+    client: TestClient, people: People, db: Database
+) -> None:
+    with db.transaction() as uow:
+        local = auth.create_user(uow, username="site.a.admin", display_name="A admin", password=PASSWORD)
+        auth.grant_role(uow, user_id=local.id, role="admin", site_id=people.site_ids["A"], reason="site IT")
+        newcomer = auth.create_user(uow, username="new.hire", display_name="New", password=PASSWORD)
+        newcomer_id = newcomer.id
+    login = client.post("/api/v1/auth/session", json={"username": "site.a.admin", "password": PASSWORD})
+    headers = {"X-CSRF-Token": login.json()["csrf_token"]}
+    before = audit_rows(db)
+    grants = f"/api/v1/users/{newcomer_id}/grants"
+    at_b = client.post(
+        grants, json={"role": "qa", "site_id": people.site_ids["B"], "reason": "x"}, headers=headers
+    )
+    everywhere = client.post(grants, json={"role": "admin", "site_id": None, "reason": "x"}, headers=headers)
+    global_admin = client.patch(
+        f"/api/v1/users/{people.user_ids['admin']}", json={"password": "taken over now"}, headers=headers
+    )
+    for refused in (at_b, everywhere, global_admin):
+        assert refused.status_code == 403, refused.text
+    assert audit_rows(db) == before
+    at_a = client.post(
+        grants, json={"role": "qa", "site_id": people.site_ids["A"], "reason": "new QA"}, headers=headers
+    )
+    assert at_a.status_code == 201

@@ -64,7 +64,9 @@ def yard(db: Database, clock: FakeClock, people: People) -> dict[str, int]:
         writer = auth.create_user(
             uow, username="a.master", display_name="Site A master data", password=PASSWORD
         )
-        auth.grant_role(uow, user_id=writer.id, role="qa_manager", site_id=people.site_ids["A"])
+        auth.grant_role(
+            uow, user_id=writer.id, role="qa_manager", site_id=people.site_ids["A"], reason="tests"
+        )
         secret, _token = auth.create_token(uow, user_id=writer.id, name="tests", scopes=None, days=30)
     people.tokens["a_writer"] = secret
     return ids

@@ -43,7 +43,7 @@ def lot_code(db: Database) -> str:
             retest_days=None,
         )
         user = auth.create_user(uow, username="li.qa", display_name="李秀英", password=PASSWORD)
-        auth.grant_role(uow, user_id=user.id, role="qa_manager", site_id=None)
+        auth.grant_role(uow, user_id=user.id, role="qa_manager", site_id=None, reason="tests")
         lot = lots.register_lot(
             uow, product_id=product.id, site_id=site.id, source="PRODUCTION", production_date=date(2026, 3, 1)
         )

@@ -90,7 +90,7 @@ def plant(db: Database, clock: FakeClock) -> Plant:
         )
         uow.session.add(supplier)
         user = auth.create_user(uow, username="li.qa", display_name="李秀英", password=PASSWORD)
-        auth.grant_role(uow, user_id=user.id, role="qa_manager", site_id=None)
+        auth.grant_role(uow, user_id=user.id, role="qa_manager", site_id=None, reason="tests")
         uow.session.flush()
         qa = auth.principal_for(auth.get_user(uow, user_id=user.id))
         return Plant(site.id, product.id, supplier.id, qa)

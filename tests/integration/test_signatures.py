@@ -23,7 +23,7 @@ LOT = {"code": "SH01-26060-0001", "expiry_date": "2026-09-01", "quality_status":
 def signer(db: Database, clock: FakeClock) -> tuple[Principal, int]:
     with db.transaction(clock=clock) as uow:
         user = auth.create_user(uow, username="li.qa", display_name="李秀英", password=PASSWORD)
-        auth.grant_role(uow, user_id=user.id, role="qa_manager", site_id=None)
+        auth.grant_role(uow, user_id=user.id, role="qa_manager", site_id=None, reason="tests")
         _secret, web_session = auth.start_session(uow, user=user, client_ip="10.0.0.9")
         principal = auth.principal_for(auth.get_user(uow, user_id=user.id))
         return principal, web_session.id

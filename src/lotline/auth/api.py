@@ -149,6 +149,8 @@ def update_user(
     """Change a user; deactivating needs a reason and ends their sessions."""
     if body.time_zone:
         check_time_zone(body.time_zone)
+    # An administrator of one site may not change an account that reaches beyond it.
+    service.check_administers(principal, service.get_user(uow, user_id=user_id))
     changes = body.model_dump(exclude_unset=True, exclude_none=True, exclude={"reason"})
     user = service.update_user(uow, user_id=user_id, changes=changes, reason=body.reason)
     return UserRead.model_validate(user)
@@ -161,7 +163,8 @@ def grant_role(
     principal: Principal = requires(Permission.USER_WRITE),
     uow: UnitOfWork = Depends(get_uow),
 ) -> GrantRead:
-    """Grant a role at one site (or every site)."""
+    """Grant a role at one site (or every site); a reason is required."""
+    service.check_grant_scope(principal, body.site_id)
     grant = service.grant_role(uow, user_id=user_id, role=body.role, site_id=body.site_id, reason=body.reason)
     return GrantRead.model_validate(grant)
 
@@ -175,9 +178,10 @@ def revoke_role(
     uow: UnitOfWork = Depends(get_uow),
 ) -> Response:
     """Withdraw a role grant (reason required)."""
-    grant_ids = {g.id for g in service.get_user(uow, user_id=user_id).grants}
-    if grant_id not in grant_ids:
+    grants = {g.id: g for g in service.get_user(uow, user_id=user_id).grants}
+    if grant_id not in grants:
         raise NotFound(entity=N_("role grant"), key=grant_id, field="grant_id")
+    service.check_grant_scope(principal, grants[grant_id].site_id)
     service.revoke_role(uow, grant_id=grant_id, reason=body.reason)
     return Response(status_code=204)
 

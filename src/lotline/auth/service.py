@@ -146,7 +146,8 @@ def update_user(
 def grant_role(
     uow: UnitOfWork, *, user_id: int, role: str, site_id: int | None, reason: str | None = None
 ) -> RoleGrant:
-    """Give ``user_id`` the role ``role`` at ``site_id`` (None: every site)."""
+    """Give ``user_id`` the role ``role`` at ``site_id`` (None: every site); a reason is required
+    (access control is GMP-relevant: ``role_grant.role`` in the reason-required settings)."""
     if not is_role(role):
         raise InvalidInput(
             N_("Unknown role {role}; choose one of {roles}."),
@@ -161,6 +162,7 @@ def grant_role(
     for existing in user.grants:
         if existing.role == role and existing.site_id == site_id:
             raise AlreadyExists(entity=N_("role grant"), key=f"{role}@{site_id or '*'}", field="role")
+    require_reason(uow, entity_type="role_grant", changed={"role"}, reason=reason)
     grant = RoleGrant(role=role, site_id=site_id, granted_at=uow.now(), granted_by_id=uow.actor.user_id)
     user.grants.append(grant)  # keeps the loaded user consistent for the rest of the transaction
     uow.session.flush()
@@ -182,6 +184,31 @@ def grant_role(
         payload={"role": role, "site_id": site_id},
     )
     return grant
+
+
+def may_administer_site(principal: Principal, site_id: int | None) -> bool:
+    """Whether ``principal`` manages users at ``site_id`` (None: every site, which needs a grant
+    of user administration at every site)."""
+    if site_id is None:
+        return principal.site_ids_with(Permission.USER_WRITE) is None
+    return principal.can(Permission.USER_WRITE, site_id)
+
+
+def check_grant_scope(principal: Principal, site_id: int | None) -> None:
+    """Refuse granting or revoking a role at a site the principal does not administer."""
+    if not may_administer_site(principal, site_id):
+        raise PermissionDenied(permission=Permission.USER_WRITE.value, field="site_id")
+
+
+def administers(principal: Principal, user: User) -> bool:
+    """Whether ``principal`` manages users at every site ``user`` holds a role at — only then may
+    they change the account itself (name, password, deactivation)."""
+    return all(may_administer_site(principal, grant.site_id) for grant in user.grants)
+
+
+def check_administers(principal: Principal, user: User) -> None:
+    if not administers(principal, user):
+        raise PermissionDenied(permission=Permission.USER_WRITE.value, field="user_id")
 
 
 def revoke_role(uow: UnitOfWork, *, grant_id: int, reason: str | None) -> None:

@@ -19,10 +19,9 @@ from sqlalchemy import select
 from lotline.api.deps import get_uow, requires
 from lotline.audit.service import require_reason
 from lotline.auth import service as auth
-from lotline.domain.errors import N_, InvalidInput, LotlineError, NotFound, PermissionDenied
+from lotline.domain.errors import N_, InvalidInput, LotlineError, NotFound
 from lotline.domain.permissions import ROLES, Permission, Principal
 from lotline.i18n import LANGUAGES, gettext_for
-from lotline.models.auth import User
 from lotline.models.site import Site
 from lotline.sites.service import check_time_zone
 from lotline.uow import UnitOfWork
@@ -38,27 +37,6 @@ PAGE_SIZE = 100
 _USERNAME = re.compile(r"[A-Za-z0-9_.@-]+")
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
 _ALL_SITES = "*"
-
-
-def _may_grant_at(principal: Principal, site_id: int | None) -> bool:
-    if site_id is None:
-        return principal.site_ids_with(Permission.USER_WRITE) is None
-    return principal.can(Permission.USER_WRITE, site_id)
-
-
-def _check_grant_scope(principal: Principal, site_id: int | None) -> None:
-    if not _may_grant_at(principal, site_id):
-        raise PermissionDenied(permission=Permission.USER_WRITE.value, field="site_id")
-
-
-def covers(principal: Principal, user: User) -> bool:
-    """Whether the principal administers users at every site ``user`` holds a role at."""
-    return all(_may_grant_at(principal, grant.site_id) for grant in user.grants)
-
-
-def _changeable(principal: Principal, user: User) -> None:
-    if not covers(principal, user):
-        raise PermissionDenied(permission=Permission.USER_WRITE.value, field="user_id")
 
 
 def _sites(uow: UnitOfWork) -> dict[int, Site]:
@@ -144,15 +122,15 @@ def _user_context(
         "language": user.language or "",
         "time_zone": user.time_zone or "",
     }
-    grantable = [site for site in sites.values() if _may_grant_at(principal, site.id)]
+    grantable = [site for site in sites.values() if auth.may_administer_site(principal, site.id)]
     return {
         "section": "users",
         "subject": user,
         "sites": sites,
         "grantable_sites": grantable,
-        "may_grant_everywhere": _may_grant_at(principal, None),
-        "may_change": covers(principal, user),
-        "revocable": {g.id for g in user.grants if _may_grant_at(principal, g.site_id)},
+        "may_grant_everywhere": auth.may_administer_site(principal, None),
+        "may_change": auth.administers(principal, user),
+        "revocable": {g.id for g in user.grants if auth.may_administer_site(principal, g.site_id)},
         "roles": list(ROLES),
         "languages": LANGUAGES,
         "zones": forms.time_zones(),
@@ -200,7 +178,7 @@ def save_user(
     user = auth.get_user(uow, user_id=user_id)
     user_id, username = user.id, user.username
     try:
-        _changeable(principal, user)
+        auth.check_administers(principal, user)
         changes: dict[str, object] = {
             "display_name": forms.required_text(values, "display_name"),
             "email": _email(values),
@@ -232,7 +210,7 @@ def grant_role(
         role = forms.choice(values, "role", list(ROLES)) or ""
         site_text = forms.required_text(values, "site_id", max_length=20)
         site_id = None if site_text == _ALL_SITES else forms.reference(values, "site_id", required=True)
-        _check_grant_scope(principal, site_id)
+        auth.check_grant_scope(principal, site_id)
         reason = forms.text(values, "grant_reason", max_length=2000, multiline=True)
         # The grant service records the reason but leaves asking for one to its callers; access
         # control is GMP configuration (LOTLINE_AUDIT_REASON_REQUIRED names role_grant.role).
@@ -262,7 +240,7 @@ def revoke_role(
         raise NotFound(entity=N_("role grant"), key=grant_id, field="grant_id")
     user_id, username, role = user.id, user.username, grant.role
     try:
-        _check_grant_scope(principal, grant.site_id)
+        auth.check_grant_scope(principal, grant.site_id)
         reason = forms.text(values, f"revoke_reason.{grant_id}", max_length=2000, multiline=True)
         auth.revoke_role(uow, grant_id=grant_id, reason=reason)
     except LotlineError as error:
@@ -288,7 +266,7 @@ def set_active(
     user_id, username = user.id, user.username
     active = values.get("active") == "yes"
     try:
-        _changeable(principal, user)
+        auth.check_administers(principal, user)
         if not active and user_id == principal.user_id:
             raise InvalidInput(
                 N_("You cannot deactivate your own account."), field="active", code="web.deactivate_self"
