@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from lotline.auth import service as auth
+from lotline.catalog import packaging
 from lotline.catalog import service as catalog
 from lotline.domain.permissions import Principal
 from lotline.domain.status import HoldType, QualityStatus
@@ -89,7 +90,10 @@ def load(uow: UnitOfWork, *, site_ids: dict[str, int]) -> None:
         name_zh="原料",
         name_en="Raw material",
         code_template="R{site}{yy}{doy:03}{seq:03}",
-        custom_schema={"type": "object", "properties": {"origin": {"type": "string", "maxLength": 40}}},
+        custom_schema={
+            "type": "object",
+            "properties": {"origin": {"title": "产地 / Origin", "type": "string", "maxLength": 40}},
+        },
     )
     finished = catalog.create_lot_type(
         uow,
@@ -99,7 +103,11 @@ def load(uow: UnitOfWork, *, site_ids: dict[str, int]) -> None:
         code_template="{site}{yy}{doy:03}{seq:04}",
         custom_schema={
             "type": "object",
-            "properties": {"line": {"enum": ["L1", "L2"]}, "shift": {"enum": ["A", "B", "C"]}},
+            "properties": {
+                "line": {"title": "产线 / Line", "type": "string", "enum": ["L1", "L2"]},
+                "shift": {"title": "班次 / Shift", "type": "string", "enum": ["A", "B", "C"]},
+            },
+            "required": ["line"],
             "additionalProperties": False,
         },
     )
@@ -187,6 +195,18 @@ def load(uow: UnitOfWork, *, site_ids: dict[str, int]) -> None:
         expiry_kind="USE_BY",
         min_ship_days=120,
         category="frozen",
+    )
+
+    packaging.set_packaging(
+        uow,
+        product_id=dumplings,
+        levels=[
+            packaging.LevelInput("CS", Decimal(12), "16901234567899"),  # a case of 12 bags
+            packaging.LevelInput("PF", Decimal(960)),  # a pallet of 80 cases
+        ],
+    )
+    packaging.set_packaging(
+        uow, product_id=veggie, levels=[packaging.LevelInput("CS", Decimal(20), "16901234567905")]
     )
 
     address = {"street": "", "city": "上海 Shanghai", "province": "上海", "postcode": "", "country": "CN"}

@@ -12,7 +12,20 @@ from tests.browser.conftest import screenshot
 
 pytestmark = pytest.mark.browser
 
-MAIN_PAGES = {"overview": "/", "lots": "/lots", "expiring": "/expiring", "holds": "/holds", "admin": "/admin"}
+MAIN_PAGES = {
+    "overview": "/",
+    "lots": "/lots",
+    "expiring": "/expiring",
+    "holds": "/holds",
+    "admin": "/admin",
+    "admin-products": "/admin/products",
+    "admin-lot-types": "/admin/lot-types",
+    "admin-storage-conditions": "/admin/storage-conditions",
+    "admin-units": "/admin/units",
+    "admin-sites": "/admin/sites",
+    "admin-partners": "/admin/partners",
+    "admin-history": "/admin/history",
+}
 
 
 def sign_in(page: Any, username: str) -> None:
@@ -43,6 +56,14 @@ def test_every_main_page_in_both_languages_with_screenshots(page: Any) -> None:
         page.click("table.data tbody tr:first-child td a")
         page.wait_for_selector("header.lot-head h1")
         screenshot(page, f"lot-{language}")
+        page.goto("/admin/products")
+        page.click("table tbody tr:first-child td a")
+        page.wait_for_load_state()
+        screenshot(page, f"admin-product-{language}")
+        page.goto("/admin/lot-types")
+        page.click("table tbody tr:first-child td a")
+        page.wait_for_load_state()
+        screenshot(page, f"admin-lot-type-{language}")
     page.set_viewport_size({"width": 820, "height": 1180})  # a tablet, portrait
     page.goto("/lots")
     screenshot(page, "lots-tablet")

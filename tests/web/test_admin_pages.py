@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from lotline.auth import service as auth
+from lotline.catalog import packaging
 from lotline.catalog import service as catalog
 from lotline.domain.errors import InvalidInput
 from lotline.lots import service as lots
@@ -814,3 +815,53 @@ def test_saving_an_editor_untouched_changes_nothing_and_asks_no_reason(
         response = client.post(url, data=sent, follow_redirects=False)
         assert response.status_code == 303, (url, alerts(response.text))
     assert (count(db, AuditRecord), count(db, ConfigVersion)) == before
+
+
+def test_packaging_levels_are_edited_on_the_product_page(
+    client: TestClient, db: Database, people: People
+) -> None:
+    with db.transaction() as uow:
+        lot_type = catalog.create_lot_type(
+            uow, code="PK", name_zh="成品", name_en="Finished", code_template="{site}{yy}{doy:03}{seq:04}"
+        )
+        product = catalog.create_product(
+            uow,
+            code="BAGS",
+            name_zh="袋装",
+            name_en="Bags",
+            base_unit="EA",
+            lot_type_id=lot_type.id,
+            shelf_life_amount=12,
+            shelf_life_unit="MONTHS",
+            expiry_kind="USE_BY",
+            retest_days=None,
+        )
+        product_id = product.id
+    csrf = sign_in(client, "qa_manager")
+    bad = client.post(
+        f"/admin/products/{product_id}/packaging",
+        data={"csrf_token": csrf, "pack.0.code": "CS", "pack.0.each": "12", "pack.0.gtin": "16901234567890"},
+    )
+    assert bad.status_code == 200  # back on the page, the message shown, nothing saved
+    assert any("check digit" in message for message in alerts(bad.text)), alerts(bad.text)
+    with db.transaction(read_only=True) as uow:
+        assert packaging.packaging_of(uow, product_id=product_id) == []
+    client.post(
+        f"/admin/products/{product_id}/packaging",
+        data={
+            "csrf_token": csrf,
+            "pack.0.code": "cs",
+            "pack.0.each": "12",
+            "pack.1.code": "PF",
+            "pack.1.each": "960",
+        },
+    )
+    page = client.get(f"/admin/products/{product_id}").text
+    assert 'value="960"' in page
+    with db.transaction(read_only=True) as uow:
+        assert [
+            (level.code, level.base_per_unit) for level in packaging.packaging_of(uow, product_id=product_id)
+        ] == [
+            ("CS", Decimal(12)),
+            ("PF", Decimal(960)),
+        ]

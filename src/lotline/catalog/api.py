@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from lotline.api.deps import get_uow, requires
 from lotline.api.routing import LotlineRoute
 from lotline.api.schemas import PROBLEM_RESPONSES, IdPath, PageOut
-from lotline.catalog import lot_types, products, revisions, storage_conditions, units
+from lotline.catalog import lot_types, packaging, products, revisions, storage_conditions, units
 from lotline.catalog.schemas import (
     ConfigVersionRead,
     LotCodePreview,
@@ -19,6 +19,8 @@ from lotline.catalog.schemas import (
     LotTypeRead,
     LotTypeUpdate,
     LotTypeUpsert,
+    PackagingLevelRead,
+    PackagingSet,
     ProductCreate,
     ProductRead,
     ProductUpdate,
@@ -304,6 +306,33 @@ def update_product(
     reason, and a new rule gets a new version (existing lots keep their dates)."""
     product = products.revise_product(uow, product_id=product_id, changes=body.changes(), reason=body.reason)
     return ProductRead.model_validate(product)
+
+
+@router.get("/products/{product_id}/packaging", response_model=list[PackagingLevelRead])
+def get_packaging(
+    product_id: IdPath,
+    principal: Principal = requires(Permission.MASTER_READ),
+    uow: UnitOfWork = Depends(get_uow),
+) -> list[PackagingLevelRead]:
+    """The product's packaging levels (case, pallet …) in each, smallest first."""
+    products.get_product(uow, product_id=product_id)
+    return [
+        PackagingLevelRead.model_validate(level)
+        for level in packaging.packaging_of(uow, product_id=product_id)
+    ]
+
+
+@router.put("/products/{product_id}/packaging", response_model=list[PackagingLevelRead])
+def set_packaging(
+    product_id: IdPath,
+    body: PackagingSet,
+    principal: Principal = requires(Permission.MASTER_WRITE),
+    uow: UnitOfWork = Depends(get_uow),
+) -> list[PackagingLevelRead]:
+    """Replace the product's packaging levels (a case of 12, a pallet of 960 …); audited."""
+    levels = [packaging.LevelInput(level.code, level.each_per_unit, level.gtin) for level in body.levels]
+    saved = packaging.set_packaging(uow, product_id=product_id, levels=levels, reason=body.reason)
+    return [PackagingLevelRead.model_validate(level) for level in saved]
 
 
 @router.get("/products/{product_id}/history", response_model=list[ConfigVersionRead])

@@ -294,3 +294,24 @@ class ProductRead(BaseModel):
     active: bool
     created_at: datetime
     updated_at: datetime
+
+
+class PackagingLevelIn(RequestBody):
+    code: str = Field(min_length=1, max_length=8, pattern=r"^[A-Z0-9]{1,8}$", examples=["CS"])
+    each_per_unit: Annotated[
+        Decimal, Field(gt=0, le=Decimal("999999999999"), decimal_places=6), AfterValidator(six_places)
+    ] = Field(description="How many each (EA) one of this level holds", examples=["12"])
+    gtin: str | None = Field(default=None, max_length=14, examples=["16901234567899"])
+
+
+class PackagingSet(RequestBody):
+    levels: list[PackagingLevelIn] = Field(max_length=8, description="The whole set; replaces the old one")
+    reason: Reason = None
+
+
+class PackagingLevelRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    each_per_unit: Decimal = Field(validation_alias="base_per_unit")
+    gtin: str | None

@@ -3,6 +3,7 @@ shelf-life rule (under change control: a new rule needs a reason and gets a new 
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -11,8 +12,9 @@ from fastapi.responses import Response
 from sqlalchemy import or_, select
 
 from lotline.api.deps import get_uow, requires
+from lotline.catalog import packaging
 from lotline.catalog import service as catalog
-from lotline.domain.errors import LotlineError
+from lotline.domain.errors import N_, InvalidInput, LotlineError
 from lotline.domain.expiry import MAX_AMOUNT, MAX_DAYS, ExpiryKind, ShelfLifeUnit
 from lotline.domain.permissions import Permission, Principal
 from lotline.i18n import gettext_for
@@ -245,3 +247,39 @@ def save_product(
 
         return refused(request, uow, error, "admin/product.html", again)
     return redirect(f"/admin/products/{product_id}", flash=_("Product {code} saved.").format(code=code))
+
+
+PACKAGING_ROWS = 4
+
+
+@router.post("/admin/products/{product_id}/packaging")
+def save_packaging(
+    request: Request,
+    product_id: int,
+    values: FormValues = Depends(forms.form_values),
+    principal: Principal = requires(Permission.MASTER_WRITE),
+    uow: UnitOfWork = Depends(get_uow),
+) -> Response:
+    """Replace the product's packaging levels from the rows of the form (blank rows ignored)."""
+    _ = gettext_for(request.state.language)
+    product = catalog.get_product(uow, product_id=product_id)
+    product_id, code = product.id, product.code
+    try:
+        levels = []
+        for row in range(PACKAGING_ROWS):
+            level_code = forms.text(values, f"pack.{row}.code", max_length=8)
+            if level_code is None:
+                continue
+            each = forms.decimal(
+                values, f"pack.{row}.each", minimum=Decimal("0.000001"), maximum=Decimal("999999999999")
+            )
+            if each is None:
+                raise InvalidInput(N_("{field} is required."), field=f"pack.{row}.each", code="web.required")
+            gtin = forms.text(values, f"pack.{row}.gtin", max_length=14)
+            levels.append(packaging.LevelInput(level_code.upper(), each, gtin))
+        packaging.set_packaging(uow, product_id=product_id, levels=levels)
+    except LotlineError as error:
+        uow.rollback()
+        return redirect(f"/admin/products/{product_id}#pack", flash=error.render(_), kind="error")
+    saved = _("Packaging of {code} saved.").format(code=code)
+    return redirect(f"/admin/products/{product_id}#pack", flash=saved)
