@@ -24,6 +24,7 @@ from lotline.domain.errors import N_, LotlineError, NotFound
 from lotline.i18n import gettext_for
 from lotline.lots.cli import app as lot_app
 from lotline.places.cli import location_app, partner_app
+from lotline.stock.cli import app as stock_app
 from lotline.uow import Actor
 
 app = typer.Typer(
@@ -39,6 +40,7 @@ site_app = typer.Typer(help="Sites", no_args_is_help=True)
 audit_app = typer.Typer(help="Audit trail", no_args_is_help=True)
 for sub, name in (
     (lot_app, "lot"),
+    (stock_app, "stock"),
     (product_app, "product"),
     (lot_type_app, "lot-type"),
     (storage_condition_app, "storage-condition"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, func, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -112,3 +112,33 @@ def next_in_sequence(session: Session, scope: str) -> int:
         .returning(LotSequence.last_value)
     )
     return int(session.execute(upsert).scalar_one())
+
+
+def add_on_hand(session: Session, values: dict[str, object]) -> None:
+    """Add a quantity to one on-hand bucket, creating it if new: one atomic upsert.
+
+    ``values`` holds the bucket key (lot, location, stock status, SSCC), the lot's product and
+    site, ``qty_base``, ``count``, ``weight_kg`` and ``updated_at``. Two writers filling the same
+    new bucket cannot collide: the second adds to the row the first created.
+    """
+    from lotline.models.stock import StockOnHand
+
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(StockOnHand).values(**values)
+    excluded = statement.excluded
+    statement = statement.on_conflict_do_update(
+        index_elements=[
+            StockOnHand.lot_id,
+            StockOnHand.location_id,
+            StockOnHand.stock_status,
+            StockOnHand.sscc,
+        ],
+        set_={
+            "qty_base": StockOnHand.qty_base + excluded.qty_base,
+            "count": func.coalesce(StockOnHand.count, 0) + excluded.count,
+            "weight_kg": func.coalesce(StockOnHand.weight_kg, 0) + excluded.weight_kg,
+            "updated_at": excluded.updated_at,
+        },
+    )
+    session.execute(statement)

@@ -1,4 +1,5 @@
-"""Database-side guards the ORM cannot express: append-only triggers on the audit tables.
+"""Database-side guards the ORM cannot express: append-only triggers on the audit tables and
+the stock ledger.
 
 Migrations call these; Alembic autogenerate does not see triggers and SQLite batch mode
 drops them on a table rebuild (TRAPS.md), so any migration that rebuilds one of these tables
@@ -9,13 +10,15 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, text
 
-APPEND_ONLY_TABLES = ("audit_record", "audit_seal")
+APPEND_ONLY_TABLES = ("audit_record", "audit_seal")  # guarded since migration 0001
+LEDGER_TABLES = ("stock_movement",)  # guarded since migration 0003
+GUARDED_TABLES = APPEND_ONLY_TABLES + LEDGER_TABLES
 
 _PG_FUNCTION = """
 CREATE OR REPLACE FUNCTION lotline_refuse_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    RAISE EXCEPTION 'lotline: % on % is refused: the audit trail is append-only',
+    RAISE EXCEPTION 'lotline: % on % is refused: the table is append-only',
         TG_OP, TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege';
 END;
 $$
@@ -61,7 +64,7 @@ def install_append_only(connection: Connection, table: str) -> None:
             text(
                 f'CREATE TRIGGER "{name}" BEFORE {operation} ON "{table}" '
                 "BEGIN SELECT RAISE(ABORT, "
-                f"'lotline: {operation} on {table} is refused: the audit trail is append-only'); END"
+                f"'lotline: {operation} on {table} is refused: the table is append-only'); END"
             )
         )
 
@@ -70,11 +73,17 @@ def existing_guards(connection: Connection) -> set[str]:
     """Names of the append-only triggers present in the connected database."""
     if connection.dialect.name == "postgresql":
         rows = connection.execute(
-            text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgname LIKE 'audit_%'")
+            text(
+                "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"
+                " AND (tgname LIKE 'audit_%' OR tgname LIKE 'stock_movement_%')"
+            )
         )
     else:
         rows = connection.execute(
-            text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'audit_%'")
+            text(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+                " AND (name LIKE 'audit_%' OR name LIKE 'stock_movement_%')"
+            )
         )
     return {row[0] for row in rows}
 
@@ -82,7 +91,7 @@ def existing_guards(connection: Connection) -> set[str]:
 def expected_guards(dialect_name: str) -> set[str]:
     """The trigger names ``install_append_only`` creates on this backend."""
     names: set[str] = set()
-    for table in APPEND_ONLY_TABLES:
+    for table in GUARDED_TABLES:
         for name in trigger_names(table):
             if dialect_name == "postgresql" or not name.endswith("_no_truncate"):
                 names.add(name)

@@ -37,20 +37,17 @@ ALLOWED_WHEN_UNBLOCKED = {
     T.ADJUST,
     T.TRANSFER_OUT,
 }
+# Quarantined or rejected stock moves only into a QA area (待验区 / 不合格品区): a putaway or a
+# move elsewhere, or a transfer to another site, is refused until QA decides (issue 5).
 ALLOWED_WHEN_QUARANTINED = {
-    T.PUTAWAY,
-    T.MOVE,
     T.MOVE_TO_QA,
     T.SAMPLE,
     T.RETAIN_SAMPLE,
     T.ADJUST,
-    T.TRANSFER_OUT,
     T.SCRAP,
     T.RETURN_TO_SUPPLIER,
 }
 ALLOWED_WHEN_REJECTED = {
-    T.PUTAWAY,
-    T.MOVE,
     T.MOVE_TO_QA,
     T.SAMPLE,
     T.ADJUST,

@@ -36,6 +36,7 @@ class LotlineError(Exception):
     kind: ClassVar[ErrorKind] = ErrorKind.INVALID
     code: ClassVar[str] = "error"
     message: ClassVar[str] = N_("The request could not be completed.")
+    translated_params: ClassVar[tuple[str, ...]] = ()  # params that are msgids themselves
 
     def __init__(
         self,
@@ -64,9 +65,10 @@ class LotlineError(Exception):
         """
         template = translate(self.msgid)
         values: dict[str, object] = {"field": self.field, **self.params}
-        entity = values.get("entity")
-        if isinstance(entity, str):
-            values["entity"] = translate(entity)
+        for name in ("entity", *self.translated_params):
+            value = values.get(name)
+            if isinstance(value, str):
+                values[name] = translate(value)
         try:
             return template.format(**values)
         except (KeyError, IndexError, ValueError):

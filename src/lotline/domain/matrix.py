@@ -11,10 +11,11 @@ Every interface (API, web, CLI, import) asks ``decide`` or ``check`` before it t
   condition that does not, in a fixed order (allocation explains why it passed a lot over):
 
   - quality QUARANTINE (lot not yet released), and likewise stock QUARANTINE (one pallet of a
-    released lot from a failed truck): PUTAWAY, MOVE, MOVE_TO_QA, SAMPLE, RETAIN_SAMPLE, ADJUST,
-    TRANSFER_OUT, SCRAP, RETURN_TO_SUPPLIER. Never ALLOCATE, PICK, SHIP, CONSUME, REWORK.
-  - quality REJECTED, and likewise stock REJECTED: PUTAWAY, MOVE, MOVE_TO_QA, SAMPLE, ADJUST,
-    SCRAP, RETURN_TO_SUPPLIER, REWORK. Never ALLOCATE, PICK, SHIP, CONSUME, TRANSFER_OUT,
+    released lot from a failed truck): MOVE_TO_QA, SAMPLE, RETAIN_SAMPLE, ADJUST, SCRAP,
+    RETURN_TO_SUPPLIER. Never PUTAWAY or MOVE (outside a QA area), TRANSFER_OUT, ALLOCATE, PICK,
+    SHIP, CONSUME, REWORK. A putaway or move whose target is a QA-area location is MOVE_TO_QA.
+  - quality REJECTED, and likewise stock REJECTED: MOVE_TO_QA, SAMPLE, ADJUST, SCRAP,
+    RETURN_TO_SUPPLIER, REWORK. Never PUTAWAY, MOVE, ALLOCATE, PICK, SHIP, CONSUME, TRANSFER_OUT,
     RETAIN_SAMPLE.
   - stock IN_TRANSIT: only RECEIVE_TRANSFER and ADJUST (a shortage found on the way); anything
     else is refused with ``stock.in_transit``.
@@ -83,24 +84,13 @@ class Reason(StrEnum):
 _T = Transaction
 
 # What each kind of block still lets through, named once so the table below reads row by row.
-# Not yet released: physical handling, testing, retention samples, a transfer, or disposal.
+# Not yet released: it stays in a QA area (a putaway or move goes there: MOVE_TO_QA), is tested,
+# sampled for retention, counted, or disposed of. It does not leave the site.
 _QUARANTINED = frozenset(
-    {
-        _T.PUTAWAY,
-        _T.MOVE,
-        _T.MOVE_TO_QA,
-        _T.SAMPLE,
-        _T.RETAIN_SAMPLE,
-        _T.ADJUST,
-        _T.TRANSFER_OUT,
-        _T.SCRAP,
-        _T.RETURN_TO_SUPPLIER,
-    }
+    {_T.MOVE_TO_QA, _T.SAMPLE, _T.RETAIN_SAMPLE, _T.ADJUST, _T.SCRAP, _T.RETURN_TO_SUPPLIER}
 )
-# Rejected: physical handling, testing and its disposition (return, scrap, rework).
-_REJECTED = frozenset(
-    {_T.PUTAWAY, _T.MOVE, _T.MOVE_TO_QA, _T.SAMPLE, _T.ADJUST, _T.SCRAP, _T.RETURN_TO_SUPPLIER, _T.REWORK}
-)
+# Rejected: kept in a QA area, tested, counted, and its disposition (return, scrap, rework).
+_REJECTED = frozenset({_T.MOVE_TO_QA, _T.SAMPLE, _T.ADJUST, _T.SCRAP, _T.RETURN_TO_SUPPLIER, _T.REWORK})
 # Held: handling, a retest sample and disposal go on; no use, shipment, transfer or rework.
 _HELD = frozenset({_T.PUTAWAY, _T.MOVE, _T.MOVE_TO_QA, _T.SAMPLE, _T.ADJUST, _T.SCRAP, _T.RETURN_TO_SUPPLIER})
 # Equal to _HELD today, written apart because expiry is a rule of its own (DESIGN.md).
@@ -114,8 +104,8 @@ _RECEIVING = frozenset({_T.RECEIVE_TRANSFER})
 # THE TABLE: each blocking condition → the transactions it still permits.
 PERMITTED: Mapping[Reason, frozenset[Transaction]] = MappingProxyType(
     {
-        # Not yet released: it may be stored, tested, sampled for retention, sent to another site
-        # (still in quarantine) or disposed of, but never used or shipped before QA says so.
+        # Not yet released: it may be kept in a QA area, tested, sampled for retention or disposed
+        # of, but never stored with good stock, sent away, used or shipped before QA says so.
         Reason.QUALITY_QUARANTINE: _QUARANTINED | _RECEIVING,
         # One pallet of a released lot in quarantine (a failed truck, a return): same as the lot.
         Reason.STOCK_QUARANTINE: _QUARANTINED | _RECEIVING,

@@ -15,13 +15,25 @@ from lotline.models.catalog import (
     Unit,
 )
 from lotline.models.idempotency import IdempotencyRecord
+from lotline.models.inbound import Receipt, ReceiptLine
 from lotline.models.lot import Hold, Lot, LotSequence
 from lotline.models.outbox import OutboxEvent
+from lotline.models.quality import (
+    Attachment,
+    InspectionCharacteristic,
+    InspectionPlan,
+    InspectionRecord,
+    InspectionResult,
+    QualityDecision,
+    ReleasePolicy,
+)
 from lotline.models.signature import Signature, SigningGrant
 from lotline.models.site import Site
+from lotline.models.stock import StockMovement, StockOnHand
 
 __all__ = [
     "ApiToken",
+    "Attachment",
     "AuditPending",
     "AuditRecord",
     "AuditSeal",
@@ -30,6 +42,10 @@ __all__ = [
     "ExternalId",
     "Hold",
     "IdempotencyRecord",
+    "InspectionCharacteristic",
+    "InspectionPlan",
+    "InspectionRecord",
+    "InspectionResult",
     "Location",
     "LoginAttempt",
     "Lot",
@@ -39,10 +55,16 @@ __all__ = [
     "Partner",
     "Product",
     "ProductPackaging",
+    "QualityDecision",
+    "Receipt",
+    "ReceiptLine",
+    "ReleasePolicy",
     "RoleGrant",
     "Signature",
     "SigningGrant",
     "Site",
+    "StockMovement",
+    "StockOnHand",
     "StorageCondition",
     "Unit",
     "User",
