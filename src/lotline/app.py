@@ -23,11 +23,14 @@ from lotline.catalog.api import router as catalog_router
 from lotline.config import Settings, get_settings
 from lotline.db import is_reachable
 from lotline.i18n import negotiate
+from lotline.inbound.api import router as inbound_router
 from lotline.lots.api import router as lots_router
 from lotline.outbox.api import router as events_router
 from lotline.places.api import router as places_router
+from lotline.quality.api import router as quality_router
 from lotline.signatures.api import router as signatures_router
 from lotline.sites.api import router as sites_router
+from lotline.stock.api import router as stock_router
 from lotline.uow import Clock, Database, system_clock
 from lotline.web import admin as admin_pages
 from lotline.web import boards, pages, shell
@@ -119,6 +122,9 @@ def create_app(
         catalog_router,
         places_router,
         lots_router,
+        stock_router,
+        inbound_router,
+        quality_router,
         signatures_router,
         audit_router,
         events_router,

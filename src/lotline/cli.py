@@ -22,8 +22,10 @@ from lotline.clikit import (
 )
 from lotline.domain.errors import N_, LotlineError, NotFound
 from lotline.i18n import gettext_for
+from lotline.inbound.cli import app as receive_app
 from lotline.lots.cli import app as lot_app
 from lotline.places.cli import location_app, partner_app
+from lotline.quality.cli import app as quality_app
 from lotline.stock.cli import app as stock_app
 from lotline.uow import Actor
 
@@ -41,6 +43,8 @@ audit_app = typer.Typer(help="Audit trail", no_args_is_help=True)
 for sub, name in (
     (lot_app, "lot"),
     (stock_app, "stock"),
+    (receive_app, "receipt"),
+    (quality_app, "quality"),
     (product_app, "product"),
     (lot_type_app, "lot-type"),
     (storage_condition_app, "storage-condition"),

@@ -1,0 +1,10 @@
+"""quality endpoints (being built for issue 5)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from lotline.api.routing import LotlineRoute
+from lotline.api.schemas import PROBLEM_RESPONSES
+
+router = APIRouter(tags=["quality"], route_class=LotlineRoute, responses=PROBLEM_RESPONSES)
