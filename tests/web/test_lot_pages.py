@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from lotline.domain.ledger import MovementKind, Quantity
+from lotline.domain.status import StockStatus
 from lotline.models.audit import AuditRecord
 from lotline.models.lot import Hold, Lot
 from lotline.models.signature import Signature
+from lotline.places import service as places
+from lotline.stock import service as ledger
 from lotline.uow import Database
 from tests.app_fixtures import PASSWORD, People
 from tests.conftest import FakeClock
@@ -308,3 +313,25 @@ def test_the_expiring_board_buckets_are_configured_per_installation(
     drill = client.get("/lots?bucket=14").text
     assert lot_code(db, stock["a"]) in drill
     assert client.get("/lots?bucket=30").status_code == 422
+
+
+def test_the_expiring_board_shows_the_quantity_on_hand(
+    client: TestClient, db: Database, people: People, stock: dict[str, int]
+) -> None:
+    with db.transaction() as uow:
+        bin_a = places.create_location(
+            uow, site_id=people.site_ids["A"], code="B1", name_zh="货位", name_en="Bin", kind="WAREHOUSE"
+        )
+        lot = uow.session.get_one(Lot, stock["a"])
+        ledger.post(
+            uow,
+            kind=MovementKind.OPENING,
+            lot=lot,
+            quantity=Quantity(Decimal("37.5")),
+            entered_qty=Decimal("37.5"),
+            entered_unit="KGM",
+            target=ledger.Bucket(bin_a.id, StockStatus.QUARANTINE),
+        )
+    sign_in(client, "qa_manager")
+    board = client.get("/expiring").text
+    assert "37.5 KGM" in board

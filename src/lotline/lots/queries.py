@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import ColumnElement, Select, and_, case, exists, false, func, or_, select
 
 from lotline.domain.expiry import local_today
-from lotline.domain.status import QualityStatus
+from lotline.domain.status import QualityStatus, StockStatus
 from lotline.models.lot import Hold, Lot
 from lotline.models.site import Site
+from lotline.models.stock import StockOnHand
 from lotline.paging import Page, keyset_page
 from lotline.uow import UnitOfWork
 
@@ -111,6 +113,7 @@ class BucketCount:
     product_id: int
     bucket: str  # "expired" or the upper bound in days, as text
     lots: int
+    on_hand: Decimal = Decimal(0)  # in the product's base unit, rejected stock left out
 
 
 def expiry_buckets(
@@ -123,7 +126,8 @@ def expiry_buckets(
     """Lots per site, product and expiry bucket (expired, ≤ bounds[0] days, …) in one query.
 
     Rejected lots are left out: they are already blocked from use. A lot whose expiry is an
-    instant (shelf lives in hours) is expired from that instant.
+    instant (shelf lives in hours) is expired from that instant. ``on_hand`` sums the stock the
+    lots hold (rejected stock left out), in the product's base unit.
     """
     todays = site_todays(uow, site_ids, now)
     if not todays:
@@ -136,17 +140,28 @@ def expiry_buckets(
         for bound in ordered:
             whens.append((and_(at_site, Lot.expiry_date <= today + timedelta(days=bound)), str(bound)))
     bucket = case(*whens, else_=None).label("bucket")
+    # What each lot has on hand, rejected stock left out (one grouped pass over the projection).
+    held = (
+        select(StockOnHand.lot_id, func.sum(StockOnHand.qty_base).label("qty"))
+        .where(StockOnHand.stock_status != StockStatus.REJECTED.value)
+        .group_by(StockOnHand.lot_id)
+        .subquery()
+    )
     inner = (
-        select(Lot.site_id, Lot.product_id, bucket)
+        select(Lot.site_id, Lot.product_id, bucket, held.c.qty)
+        .outerjoin(held, held.c.lot_id == Lot.id)
         .where(Lot.site_id.in_(list(todays)), Lot.quality_status != QualityStatus.REJECTED.value)
         .subquery()
     )
     rows = uow.session.execute(
-        select(inner.c.site_id, inner.c.product_id, inner.c.bucket, func.count())
+        select(inner.c.site_id, inner.c.product_id, inner.c.bucket, func.count(), func.sum(inner.c.qty))
         .where(inner.c.bucket.is_not(None))
         .group_by(inner.c.site_id, inner.c.product_id, inner.c.bucket)
     )
-    return [BucketCount(site_id, product_id, str(name), int(n)) for site_id, product_id, name, n in rows]
+    return [
+        BucketCount(site_id, product_id, str(name), int(n), qty or Decimal(0))
+        for site_id, product_id, name, n, qty in rows
+    ]
 
 
 def window_for_bucket(bucket: str, bounds: Sequence[int]) -> tuple[int | None, int | None] | None:

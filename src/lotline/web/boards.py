@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -33,16 +34,19 @@ def _bucket_table(uow: UnitOfWork, principal: Principal) -> dict[str, Any]:
     counts = queries.expiry_buckets(uow, site_ids=_visible(principal), bounds=bounds, now=uow.now())
     columns = [queries.EXPIRED, *[str(b) for b in sorted(bounds)]]
     cells: dict[tuple[int, int], dict[str, int]] = defaultdict(dict)
+    quantities: dict[tuple[int, int], dict[str, Decimal]] = defaultdict(dict)
     totals: dict[str, int] = dict.fromkeys(columns, 0)
     for count in counts:
         cells[(count.site_id, count.product_id)][count.bucket] = count.lots
+        quantities[(count.site_id, count.product_id)][count.bucket] = count.on_hand
         totals[count.bucket] += count.lots
     sites = {s.id: s for s in uow.session.scalars(select(Site).where(Site.id.in_({k[0] for k in cells})))}
     products = {
         p.id: p for p in uow.session.scalars(select(Product).where(Product.id.in_({k[1] for k in cells})))
     }
     rows: list[dict[str, Any]] = [
-        {"site": sites[s], "product": products[p], "counts": c} for (s, p), c in cells.items()
+        {"site": sites[s], "product": products[p], "counts": c, "on_hand": quantities[(s, p)]}
+        for (s, p), c in cells.items()
     ]
     rows.sort(key=lambda row: (row["site"].code, row["product"].code))
     return {"columns": columns, "rows": rows, "totals": totals}
