@@ -335,3 +335,29 @@ def test_the_expiring_board_shows_the_quantity_on_hand(
     sign_in(client, "qa_manager")
     board = client.get("/expiring").text
     assert "37.5 KGM" in board
+
+
+def test_the_lot_page_shows_its_stock_and_movements(
+    client: TestClient, db: Database, people: People, stock: dict[str, int]
+) -> None:
+    with db.transaction() as uow:
+        store = places.create_location(
+            uow, site_id=people.site_ids["A"], code="WH-A", name_zh="仓库", name_en="Store", kind="WAREHOUSE"
+        )
+        lot = uow.session.get_one(Lot, stock["a"])
+        ledger.post(
+            uow,
+            kind=MovementKind.RECEIPT,
+            lot=lot,
+            quantity=Quantity(Decimal("12.25")),
+            entered_qty=Decimal("12250"),
+            entered_unit="GRM",
+            target=ledger.Bucket(store.id, StockStatus.QUARANTINE, "006141411234567890"),
+        )
+    sign_in(client, "qa_manager")
+    page = client.get(f"/lots/{stock['a']}").text
+    assert "WH-A" in page
+    assert "006141411234567890" in page
+    assert "12.25 KGM" in page
+    assert "12,250 GRM" in page  # as entered, with the base quantity beside it
+    assert "Receipt" in page

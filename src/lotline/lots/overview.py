@@ -9,19 +9,22 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import and_, or_, select
 
 from lotline.domain.expiry import RemainingShelfLife, is_expired, remaining_shelf_life
 from lotline.models.audit import AuditRecord
-from lotline.models.catalog import LotType, Partner, Product
+from lotline.models.catalog import Location, LotType, Partner, Product
 from lotline.models.lot import Hold, Lot
 from lotline.models.signature import Signature
 from lotline.models.site import Site
+from lotline.models.stock import StockMovement, StockOnHand
 from lotline.uow import UnitOfWork
 
 HISTORY_LIMIT = 200
+MOVEMENT_LIMIT = 200
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,24 @@ class Remaining:
 
 
 @dataclass(frozen=True)
+class StockLine:
+    location_code: str
+    location: Location
+    stock_status: str
+    sscc: str
+    qty_base: Decimal
+    count: Decimal | None
+    weight_kg: Decimal | None
+
+
+@dataclass(frozen=True)
+class MovementLine:
+    movement: StockMovement
+    from_code: str | None
+    to_code: str | None
+
+
+@dataclass(frozen=True)
 class LotOverview:
     lot: Lot
     product: Product
@@ -60,6 +81,12 @@ class LotOverview:
     signatures: list[Signature]
     history: list[HistoryEntry]
     remaining: Remaining
+    stock: list[StockLine]
+    movements: list[MovementLine]
+
+    @property
+    def on_hand(self) -> Decimal:
+        return sum((line.qty_base for line in self.stock), Decimal(0))
 
     @property
     def active_holds(self) -> list[Hold]:
@@ -137,7 +164,41 @@ def lot_overview(uow: UnitOfWork, *, lot: Lot, now: datetime) -> LotOverview:
         )
         for r in records
     ]
+    stock_rows = session.execute(
+        select(StockOnHand, Location)
+        .join(Location, Location.id == StockOnHand.location_id)
+        .where(StockOnHand.lot_id == lot.id, StockOnHand.qty_base > 0)
+        .order_by(Location.code, StockOnHand.stock_status, StockOnHand.sscc)
+    ).all()
+    stock = [
+        StockLine(place.code, place, row.stock_status, row.sscc, row.qty_base, row.count, row.weight_kg)
+        for row, place in stock_rows
+    ]
+    moved = list(
+        session.scalars(
+            select(StockMovement)
+            .where(StockMovement.lot_id == lot.id)
+            .order_by(StockMovement.id.desc())
+            .limit(MOVEMENT_LIMIT)
+        )
+    )
+    place_ids = {m.from_location_id for m in moved} | {m.to_location_id for m in moved}
+    codes = dict(
+        session.execute(select(Location.id, Location.code).where(Location.id.in_(place_ids - {None})))
+        .tuples()
+        .all()
+    )
+    movements = [
+        MovementLine(
+            m,
+            codes.get(m.from_location_id) if m.from_location_id else None,
+            codes.get(m.to_location_id) if m.to_location_id else None,
+        )
+        for m in moved
+    ]
     return LotOverview(
+        stock=stock,
+        movements=movements,
         lot=lot,
         product=product,
         site=site,

@@ -89,7 +89,39 @@ ROLE = {
     "integration": N_("Integration (ERP/WMS/MES)"),
 }
 
+STOCK_STATUS = {
+    "AVAILABLE": N_("Available"),
+    "QUARANTINE": N_("Quarantine"),
+    "REJECTED": N_("Rejected"),
+    "IN_TRANSIT": N_("In transit"),
+    "RETAINED_SAMPLE": N_("Retained sample"),
+}
+
+MOVEMENT = {
+    "opening": N_("Opening balance"),
+    "receipt": N_("Receipt"),
+    "putaway": N_("Putaway"),
+    "move": N_("Move"),
+    "status": N_("Status change"),
+    "transfer_out": N_("Transfer out"),
+    "transfer_in": N_("Transfer in"),
+    "transit_shortage": N_("Transit shortage"),
+    "qc_sample": N_("QC sample"),
+    "retain_sample": N_("Retained sample"),
+    "adjust_up": N_("Count: more"),
+    "adjust_down": N_("Count: less"),
+    "scrap": N_("Scrap"),
+    "return_to_supplier": N_("Return to supplier"),
+    "ship": N_("Shipment"),
+    "customer_return": N_("Customer return"),
+    "consume": N_("Consumed"),
+    "produce": N_("Produced"),
+    "loss": N_("Production loss"),
+}
+
 ALL = {
+    "stock_status_labels": STOCK_STATUS,
+    "movement_labels": MOVEMENT,
     "role_labels": ROLE,
     "provenance_labels": PROVENANCE,
     "quality_labels": QUALITY,
