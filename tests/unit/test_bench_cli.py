@@ -55,6 +55,23 @@ def test_audit_workload_prints_one_json_object_and_a_chain_that_verifies() -> No
     assert document["ok"] is True
 
 
+@pytest.mark.slow
+def test_stock_workload_posts_through_the_ledger_and_the_check_finds_nothing_wrong() -> None:
+    completed = run_bench("stock", "--db", "sqlite", "--scale", "smoke", "--json")
+
+    assert completed.returncode == 0, completed.stderr
+    document = json.loads(completed.stdout)
+    metrics = document["metrics"]
+    assert (
+        metrics["ledger_movements"]
+        == document["dataset"]["timed_movements"] + document["dataset"]["bulk_movements"]
+    )
+    assert metrics["differences"] == 0
+    assert metrics["balances_not_closing"] == 0
+    assert metrics["movements_per_s"] > 0
+    assert document["ok"] is True
+
+
 def test_an_unknown_workload_is_refused_with_usage_status() -> None:
     completed = run_bench("no-such-workload", "--db", "sqlite")
 
