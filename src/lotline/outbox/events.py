@@ -25,6 +25,7 @@ HOLD_PLACED: Final = "lotline.hold.placed"
 HOLD_LIFTED: Final = "lotline.hold.lifted"
 SIGNED: Final = "lotline.signature.signed"
 SIGNATURE_FAILED: Final = "lotline.signature.failed"
+RECEIPT_POSTED: Final = "lotline.receipt.posted"
 
 ALL: Final = frozenset(
     {
@@ -47,5 +48,6 @@ ALL: Final = frozenset(
         LOT_REJECTED,
         HOLD_PLACED,
         HOLD_LIFTED,
+        RECEIPT_POSTED,
     }
 )
