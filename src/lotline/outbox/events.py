@@ -23,9 +23,22 @@ LOT_RELEASED: Final = "lotline.lot.released"
 LOT_REJECTED: Final = "lotline.lot.rejected"
 HOLD_PLACED: Final = "lotline.hold.placed"
 HOLD_LIFTED: Final = "lotline.hold.lifted"
+STOCK_MOVED: Final = "lotline.stock.moved"
+STOCK_TRANSFER_SENT: Final = "lotline.stock.transfer_sent"
+STOCK_TRANSFER_RECEIVED: Final = "lotline.stock.transfer_received"
+STOCK_SAMPLED: Final = "lotline.stock.sampled"
+STOCK_RETAINED: Final = "lotline.stock.retained"
+STOCK_COUNTED: Final = "lotline.stock.counted"
+STOCK_SCRAPPED: Final = "lotline.stock.scrapped"
+STOCK_RETURNED_TO_SUPPLIER: Final = "lotline.stock.returned_to_supplier"
 SIGNED: Final = "lotline.signature.signed"
 SIGNATURE_FAILED: Final = "lotline.signature.failed"
 RECEIPT_POSTED: Final = "lotline.receipt.posted"
+INSPECTION_PLAN_SET: Final = "lotline.inspection_plan.set"
+INSPECTION_RECORDED: Final = "lotline.inspection.recorded"
+USAGE_DECIDED: Final = "lotline.lot.usage_decided"
+RELEASE_POLICY_SET: Final = "lotline.release_policy.set"
+RELEASE_POLICY_WITHDRAWN: Final = "lotline.release_policy.withdrawn"
 
 ALL: Final = frozenset(
     {
@@ -42,6 +55,14 @@ ALL: Final = frozenset(
         AUDIT_RECORD_REJECTED,
         SIGNED,
         SIGNATURE_FAILED,
+        STOCK_MOVED,
+        STOCK_TRANSFER_SENT,
+        STOCK_TRANSFER_RECEIVED,
+        STOCK_SAMPLED,
+        STOCK_RETAINED,
+        STOCK_COUNTED,
+        STOCK_SCRAPPED,
+        STOCK_RETURNED_TO_SUPPLIER,
         LOT_CREATED,
         LOT_REDATED,
         LOT_RELEASED,
@@ -49,5 +70,10 @@ ALL: Final = frozenset(
         HOLD_PLACED,
         HOLD_LIFTED,
         RECEIPT_POSTED,
+        INSPECTION_PLAN_SET,
+        INSPECTION_RECORDED,
+        USAGE_DECIDED,
+        RELEASE_POLICY_SET,
+        RELEASE_POLICY_WITHDRAWN,
     }
 )
