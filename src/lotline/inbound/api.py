@@ -110,10 +110,10 @@ def get_receipt(
 @router.post("/scans/parse", response_model=ScanPreview)
 def parse_scan(
     body: ScanParse,
-    principal: Principal = requires(Permission.STOCK_READ),
+    principal: Principal = requires(Permission.STOCK_MOVE),
     uow: UnitOfWork = Depends(get_uow),
 ) -> ScanPreview:
-    """Preview what a GS1 scan fills on a receipt line; nothing is written."""
-    if not principal.can(Permission.STOCK_READ, body.site_id):
+    """Preview what a GS1 scan fills on a receipt line (for those who receive); nothing is written."""
+    if not principal.can(Permission.STOCK_MOVE, body.site_id):
         raise NotFound(entity=N_("site"), key=body.site_id, field="site_id")
     return ScanPreview.model_validate(service.preview_scan(uow, site_id=body.site_id, scan=body.scan))
