@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -75,6 +76,12 @@ class Settings(BaseSettings):
     expiry_buckets: list[int] = Field(
         default_factory=lambda: [7, 30, 90],
         description="Days-left buckets of the expiring-soon board, e.g. [7,30,90] (expired is always shown)",
+    )
+    adjustment_signature_percent: Decimal = Field(
+        default=Decimal(5),
+        ge=0,
+        le=100,
+        description="A count adjustment above this percent of the bucket's quantity must be signed (APPROVE)",
     )
     sql_echo: bool = False
 
