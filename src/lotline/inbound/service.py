@@ -437,6 +437,7 @@ def _check_shelf_life(uow: UnitOfWork, line: _Line, *, site: Site) -> None:
             field="supplier_expiry",
             lot=line.supplier_lot_code,
             product=line.product.code,
+            product_id=line.product.id,
             expiry=expiry_date.isoformat(),
             required=line.shortfall["required"],
             measure=line.shortfall["measure"],
