@@ -17,23 +17,58 @@ from sqlalchemy import select
 from lotline.auth import service as auth
 from lotline.catalog import packaging
 from lotline.catalog import service as catalog
+from lotline.domain.ledger import MovementKind, Quantity
 from lotline.domain.permissions import Principal
-from lotline.domain.status import HoldType, QualityStatus
+from lotline.domain.status import HoldType, QualityStatus, StockStatus
+from lotline.inbound import service as receiving
 from lotline.lots import decisions
 from lotline.lots import service as lots
 from lotline.models.catalog import Product
 from lotline.places import service as places
 from lotline.signatures import service as signatures
+from lotline.stock import service as stock
 from lotline.uow import UnitOfWork
 
 QA_MANAGER = "qa.manager"
+RECEIVER = "admin"  # the plant has no warehouse login of its own: the administrator receives
 DEMO_PASSWORD = "lotline-demo"
 
 
-def _qa_manager(uow: UnitOfWork) -> Principal:
-    user = auth.find_user(uow, username=QA_MANAGER)
+def _person(uow: UnitOfWork, username: str) -> Principal:
+    user = auth.find_user(uow, username=username)
     assert user is not None, "the demo users are created before the catalog"
     return auth.principal_for(user)
+
+
+def _qa_manager(uow: UnitOfWork) -> Principal:
+    return _person(uow, QA_MANAGER)
+
+
+def _opening(
+    uow: UnitOfWork, lot_id: int, location_id: int, quantity: Decimal, unit: str, count: Decimal | None = None
+) -> None:
+    """An opening balance in the stock status that matches the lot's QA status (catch weight: in kg,
+    with its ``count``)."""
+    lot = lots.get_lot(uow, lot_id=lot_id)
+    product = uow.session.get_one(Product, lot.product_id)
+    base = packaging.convert_for_product(
+        uow, product_id=product.id, quantity=quantity, from_unit=unit, to_unit=product.base_unit
+    )
+    status = {
+        QualityStatus.RELEASED.value: StockStatus.AVAILABLE,
+        QualityStatus.REJECTED.value: StockStatus.REJECTED,
+    }.get(lot.quality_status, StockStatus.QUARANTINE)
+    weight = base if product.catch_weight else None
+    stock.post(
+        uow,
+        kind=MovementKind.OPENING,
+        lot=lot,
+        quantity=Quantity(base, count if weight is not None else None, weight),
+        entered_qty=quantity,
+        entered_unit=unit,
+        target=stock.Bucket(location_id, status),
+        reason="期初库存 / opening balance",
+    )
 
 
 def _decide(uow: UnitOfWork, signer: Principal, lot_id: int, decision: QualityStatus, reason: str) -> None:
@@ -292,8 +327,9 @@ def load(uow: UnitOfWork, *, site_ids: dict[str, int]) -> None:
         parent_id=warehouse.id,
         storage_condition_id=frozen.id,
     )
+    cold_bins, freezer_bins = [], []
     for number in range(1, 4):
-        places.create_location(
+        cold_bin = places.create_location(
             uow,
             site_id=plant,
             code=f"CR-1-{number:02}",
@@ -303,7 +339,7 @@ def load(uow: UnitOfWork, *, site_ids: dict[str, int]) -> None:
             parent_id=cold.id,
             storage_condition_id=chilled.id,
         )
-        places.create_location(
+        freezer_bin = places.create_location(
             uow,
             site_id=plant,
             code=f"FZ-1-{number:02}",
@@ -313,6 +349,17 @@ def load(uow: UnitOfWork, *, site_ids: dict[str, int]) -> None:
             parent_id=freezer.id,
             storage_condition_id=frozen.id,
         )
+        cold_bins.append(cold_bin.id)
+        freezer_bins.append(freezer_bin.id)
+    dock = places.create_location(
+        uow,
+        site_id=plant,
+        code="DOCK-1",
+        name_zh="收货区",
+        name_en="Receiving dock",
+        kind="ZONE",
+        parent_id=warehouse.id,
+    )
     places.create_location(
         uow,
         site_id=plant,
@@ -391,15 +438,65 @@ def load(uow: UnitOfWork, *, site_ids: dict[str, int]) -> None:
     old_fg = made(dumplings, 355, "L1")  # expires within two weeks
     older_fg = made(dumplings, 300, "L2")  # expires within ~2 months
     held_fg = made(dumplings, 20, "L1")
-    made(dumplings, 2, "L2")  # still in quarantine: awaiting its micro results
+    fresh_fg = made(dumplings, 2, "L2")  # still in quarantine: awaiting its micro results
     old_veg = made(veggie, 250, "L1")  # ~1 month left
-    made(veggie, 10, "L2")
-    pork_ok = bought(pork, "JINHUA-MEAT", "JH-0329", today + timedelta(days=3), "金华")
-    excursion = bought(pork, "JINHUA-MEAT", "JH-0331", today + timedelta(days=4), "金华")
-    pork_bad = bought(pork, "JINHUA-MEAT", "JH-0320", today + timedelta(days=4), "金华", age_days=2)
-    bought(pork, "JINHUA-MEAT", "JH-0318", today - timedelta(days=2), "金华", age_days=6)  # expired
-    flour_ok = bought(flour, "WUDELI", "WDL-260105", today + timedelta(days=240), "河北")
-    cabbage_ok = bought(cabbage, "CHONGMING-VEG", "CM-1121", today + timedelta(days=5), "崇明")
+    fresh_veg = made(veggie, 10, "L2")
+
+    receiver = _person(uow, RECEIVER)
+
+    def delivered(supplier: str, order: str, note: str, *lines: receiving.LineInput) -> list[int]:
+        """A supplier's delivery received at the dock: its lots, one per line, in quarantine."""
+        receipt = receiving.create_receipt(
+            uow,
+            site_id=plant,
+            supplier_id=suppliers[supplier],
+            location_id=dock.id,
+            purchase_order=order,
+            delivery_note=note,
+            lines=list(lines),
+            principal=receiver,
+        )
+        return [line.lot_id for line in receiving.receipt_lines(uow, receipt_ids=[receipt.id])[receipt.id]]
+
+    def weighed(product_id: int, code: str, expires: date, count: int, kg: str) -> receiving.LineInput:
+        return receiving.LineInput(
+            product_id=product_id,
+            supplier_lot_code=code,
+            production_date=today - timedelta(days=1),
+            supplier_expiry=expires,
+            count=Decimal(count),
+            net_weight_kg=Decimal(kg),
+        )
+
+    pork_ok, excursion, pork_bad = delivered(
+        "JINHUA-MEAT",
+        "PO-SH01-0311",
+        "JH-DN-88231",
+        weighed(pork, "JH-0329", today + timedelta(days=3), 40, "498.6"),  # cases of ~12.5 kg
+        weighed(pork, "JH-0331", today + timedelta(days=4), 24, "301.2"),
+        weighed(pork, "JH-0320", today + timedelta(days=4), 16, "199.8"),
+    )
+    (flour_ok,) = delivered(
+        "WUDELI",
+        "PO-SH01-0298",
+        "WDL-DN-5521",
+        receiving.LineInput(
+            product_id=flour,
+            supplier_lot_code="WDL-260105",
+            production_date=today - timedelta(days=1),
+            supplier_expiry=today + timedelta(days=240),
+            quantity=Decimal(80),
+            unit="EA",
+        ),
+    )
+    (cabbage_ok,) = delivered(
+        "CHONGMING-VEG",
+        "PO-SH01-0312",
+        "CM-DN-0417",
+        weighed(cabbage, "CM-1121", today + timedelta(days=5), 30, "312.6"),  # crates
+    )
+    # Received before lotline took over the warehouse (and expired since): an opening balance.
+    expired_pork = bought(pork, "JINHUA-MEAT", "JH-0318", today - timedelta(days=2), "金华", age_days=6)
     signer = _qa_manager(uow)
     for lot_id, reason in (
         (old_fg, "放行检验合格 / release tests passed"),
@@ -432,3 +529,15 @@ def load(uow: UnitOfWork, *, site_ids: dict[str, int]) -> None:
     lots.place_hold(
         uow, lot_id=excursion, hold_type=HoldType.QA, reason="待微生物检验 / awaiting micro results"
     )
+    # What the plant held when lotline took over: finished goods in the freezer bins, in the
+    # stock status their QA decision gives them, and the old pork in the cold room.
+    for lot_id, bin_id, quantity, unit in (
+        (old_fg, freezer_bins[0], Decimal(1), "PF"),
+        (older_fg, freezer_bins[0], Decimal(2), "PF"),
+        (held_fg, freezer_bins[1], Decimal(2), "PF"),
+        (fresh_fg, freezer_bins[1], Decimal(60), "CS"),
+        (old_veg, freezer_bins[2], Decimal(40), "CS"),
+        (fresh_veg, freezer_bins[2], Decimal(90), "CS"),
+    ):
+        _opening(uow, lot_id, bin_id, quantity, unit)
+    _opening(uow, expired_pork, cold_bins[0], Decimal("120.4"), "KGM", count=Decimal(10))

@@ -147,3 +147,11 @@ def test_a_short_delivery_is_accepted_only_with_an_override_signed_at_the_prompt
         ).all()
     assert line.override_signature_id is not None
     assert len(failed) == 1
+
+
+def test_the_demo_stock_checks_with_no_differences(run: Cli) -> None:
+    assert run("demo").exit_code == 0
+    checked = run("stock", "check")
+    assert checked.exit_code == 0, checked.output
+    assert "0 on-hand differences, 0 mass balances not closing" in checked.output
+    assert "R-SH01-" in run("receipt", "list", "--site", "SH01").output

@@ -4,12 +4,13 @@ stock lands in quarantine at the receiving location, and nothing is written on a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
 
+from lotline import demo
 from lotline.auth import service as auth
 from lotline.catalog import packaging
 from lotline.catalog import service as catalog
@@ -400,3 +401,29 @@ def test_a_user_of_site_b_cannot_receive_at_site_a(db: Database, clock: FakeCloc
             principal=principal(db, "warehouse"),
         )
     assert caught.value.code == "receipt.location_other_site"
+
+
+def test_the_demo_receives_its_supplier_lots_and_its_stock_checks(db: Database, clock: FakeClock) -> None:
+    clock.now = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+    with db.transaction(clock=clock) as uow:
+        demo.load(uow)
+    with db.transaction(read_only=True) as uow:
+        assert ledger_check.differences(uow) == []
+        assert all(b.closes for b in ledger_check.mass_balances(uow).values())
+        received = uow.session.scalars(select(ReceiptLine)).all()
+        lots = {lot.id: lot for lot in uow.session.scalars(select(Lot))}
+        held = list(uow.session.scalars(select(StockOnHand)))
+        kinds = set(uow.session.scalars(select(StockMovement.kind)))
+    assert {lots[line.lot_id].supplier_lot_code for line in received} == {
+        "JH-0329",
+        "JH-0331",
+        "JH-0320",
+        "WDL-260105",
+        "CM-1121",
+    }
+    assert all(line.count and line.weight_kg for line in received if line.entered_unit == "KGM")
+    assert {"receipt", "opening"} <= kinds  # and, once decisions move stock, status changes
+    matching = {"RELEASED": "AVAILABLE", "REJECTED": "REJECTED", "QUARANTINE": "QUARANTINE"}
+    for row in held:
+        if lots[row.lot_id].source == "PRODUCTION":
+            assert row.stock_status == matching[lots[row.lot_id].quality_status]
