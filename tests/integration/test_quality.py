@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from lotline import demo, demo_quality
 from lotline.auth import service as auth
 from lotline.catalog import service as catalog
 from lotline.domain.errors import InvalidInput, LotlineError
@@ -537,3 +538,16 @@ def test_a_decision_by_sscc_that_holds_no_stock_is_refused(
         decide(db, clock, warehouse, lot, QualityStatus.RELEASED, Part(sscc="123"))
     assert bad.value.field == "sscc"
     assert written(db)[2:] == before[2:]
+
+
+def test_the_demo_quality_data_loads_once_on_the_demo_company(db: Database, clock: FakeClock) -> None:
+    with db.transaction(clock=clock) as uow:
+        demo.load(uow)
+        demo_quality.load(uow)
+    with db.transaction(clock=clock) as uow:
+        demo_quality.load(uow)  # twice: nothing added
+    with db.transaction(read_only=True) as uow:
+        verdicts = sorted((r.source, r.passed) for r in uow.session.scalars(select(InspectionRecord)))
+        assert verdicts == [("LabWare", True), ("web", False), ("web", True)]
+        assert uow.session.scalar(select(func.count()).select_from(plans.InspectionPlan)) == 2
+        assert ledger_check.differences(uow) == []
