@@ -330,6 +330,11 @@ def test_releasing_30_of_40_pallets_by_sscc_leaves_10_in_quarantine_kept_in_qa_b
             source=Bucket(warehouse.qa_bin, A, sscc(1)),
             target=Bucket(warehouse.freezer_bin, A, sscc(1)),
         )
+    # "Release the lot" now releases the 9 pallets still in quarantine; a second time is refused.
+    decide(db, clock, warehouse, lot, QualityStatus.RELEASED)
+    assert on_hand(db, lot) == {"AVAILABLE": 40 * PALLET}
+    with pytest.raises(decisions.DecisionNotAllowed):
+        decide(db, clock, warehouse, lot, QualityStatus.RELEASED)
     assert no_differences(db)
 
 

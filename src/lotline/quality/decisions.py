@@ -244,8 +244,16 @@ def decide_usage(
     part = _checked_part(part or Part())
     current = QualityStatus(lot.quality_status)
     # A whole-lot decision follows the lifecycle; a part may be decided while the lot is
-    # released (the rest of its pallets), never once it is rejected as a whole.
-    allowed = decision_allowed(current, decision) if part.whole else current is not QualityStatus.REJECTED
+    # released (the rest of its pallets), never once it is rejected as a whole. Releasing "the
+    # whole lot" again when part of it was released releases whatever is still quarantined.
+    if part.whole:
+        allowed = decision_allowed(current, decision) or (
+            current is QualityStatus.RELEASED
+            and decision is QualityStatus.RELEASED
+            and bool(_buckets(uow, lot, SOURCES[decision], location_id=None, sscc=None))
+        )
+    else:
+        allowed = current is not QualityStatus.REJECTED
     if not allowed:
         raise DecisionNotAllowed(field="decision", current=current.value, decision=decision.value)
     reason = reason.strip()
