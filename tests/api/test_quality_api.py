@@ -213,6 +213,26 @@ def test_a_release_with_a_forged_grant_or_citing_another_lots_record_writes_noth
     assert forged.status_code == 422
     assert forged.json()["field"] == "signing_grant"
     assert written(db) == before
+    wrong = client.post(
+        "/api/v1/signatures/grants",
+        json={
+            "username": "qa_manager",
+            "password": "not the password",
+            "meaning": "release",
+            "record_type": "lot",
+            "record_id": str(pallets["a"]),
+        },
+        headers=csrf,
+    )
+    assert wrong.status_code == 422
+    assert wrong.json()["code"] == "signature.bad_password"
+    with db.transaction(read_only=True) as uow:
+        failed = uow.session.scalar(
+            select(func.count()).select_from(AuditRecord).where(AuditRecord.action == "signature_failed")
+        )
+    assert failed == 1  # the failed attempt is on record; nothing else was written
+    assert written(db)[1:] == before[1:]
+    assert written(db)[0] == before[0] + 1
     foreign = client.post(
         path,
         json={

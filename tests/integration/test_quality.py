@@ -525,6 +525,21 @@ def test_an_auto_release_policy_set_by_signature_releases_a_lot_and_names_policy
         assert (signer.printed_name, signer.meaning) == ("李秀英", "approve")
         assert uow.session.get_one(Lot, lot.id).quality_status == "RELEASED"
     assert on_hand(db, lot) == {"AVAILABLE": 3 * PALLET}
+    # More of the same lot arrives (a reused supplier lot): the policy releases it too.
+    with db.transaction(clock=clock) as uow:
+        same = uow.session.get_one(Lot, lot.id)
+        stock.post(
+            uow,
+            kind=MovementKind.RECEIPT,
+            lot=same,
+            quantity=Quantity(PALLET),
+            entered_qty=PALLET,
+            entered_unit="EA",
+            target=Bucket(warehouse.qa_bin, Q, sscc(77)),
+        )
+        assert policies.apply_auto_release(uow, same) is not None
+        assert policies.apply_auto_release(uow, same) is None  # nothing left in quarantine
+    assert on_hand(db, lot) == {"AVAILABLE": 4 * PALLET}
     with db.transaction(clock=clock) as uow:
         policies.withdraw_policy(uow, product_id=warehouse.product_id, reason="supplier audit failed")
         assert policies.active_policy(uow, product_id=warehouse.product_id) is None

@@ -215,14 +215,21 @@ def _policy_holds(uow: UnitOfWork, lot: Lot, policy: ReleasePolicy) -> list[int]
 
 
 def apply_auto_release(uow: UnitOfWork, lot: Lot) -> QualityDecision | None:
-    """Release the lot's quarantined stock if its product's policy holds; None when it does not."""
+    """Release the lot's quarantined stock if its product's policy holds; None when it does not.
+
+    Call it after stock of the lot lands in quarantine (a receipt line, more of a reused supplier
+    lot) and after an inspection record or a CoA is added: whichever completes the conditions.
+    A rejected or expired lot, or one with nothing in quarantine, is left alone.
+    """
     policy = active_policy(uow, product_id=lot.product_id)
-    if policy is None or lot.quality_status != QualityStatus.QUARANTINE.value or lot_expired(uow, lot):
+    if policy is None or lot.quality_status == QualityStatus.REJECTED.value or lot_expired(uow, lot):
         return None
     cited = _policy_holds(uow, lot, policy)
     if cited is None:
         return None
     takes = stock_taken(uow, lot, Part(), QualityStatus.RELEASED)
+    if not takes:
+        return None
     assert all(take.bucket.status in SOURCES[QualityStatus.RELEASED] for take in takes)
     return apply_decision(
         uow,
