@@ -471,3 +471,75 @@ def test_four_threads_taking_from_one_bucket_never_drive_it_negative(
     assert sum(results) == 150
     assert on_hand(db) == {}
     closes(db)
+
+
+def test_catch_weight_count_and_weight_travel_with_the_stock_and_balance(
+    db: Database, clock: FakeClock, people: People, floor: Floor
+) -> None:
+    with db.transaction(clock=clock) as uow:
+        lot_type = catalog.create_lot_type(
+            uow, code="RM", name_zh="原料", name_en="Raw", code_template="{site}{yy}{doy:03}{seq:04}"
+        )
+        pork = catalog.create_product(
+            uow,
+            code="PORK",
+            name_zh="猪肉",
+            name_en="Pork",
+            base_unit="KGM",
+            catch_weight=True,
+            lot_type_id=lot_type.id,
+            shelf_life_amount=10,
+            shelf_life_unit="DAYS",
+            expiry_kind="USE_BY",
+            retest_days=None,
+        )
+        lot = lots.register_lot(
+            uow,
+            product_id=pork.id,
+            site_id=people.site_ids["A"],
+            source="PRODUCTION",
+            production_date=date(2026, 3, 1),
+        )
+        lot.quality_status = QualityStatus.RELEASED.value
+        stock.post(
+            uow,
+            kind=MovementKind.OPENING,
+            lot=lot,
+            quantity=Quantity(Decimal("250.5"), Decimal(10), Decimal("250.5")),
+            entered_qty=Decimal("250.5"),
+            entered_unit="KGM",
+            target=Bucket(floor.ambient, A),
+        )
+        lot_id = lot.id
+    admin = principal(db, "admin")
+    with pytest.raises(operations.InvalidInput) as not_cw, db.transaction(clock=clock) as uow:
+        operations.take_sample(
+            uow,
+            principal=admin,
+            lot_id=floor.lot,
+            source=Source(floor.freezer, A),
+            amount=Amount(Decimal(1), "EA", count=Decimal(1)),
+        )
+    assert not_cw.value.field == "count"
+    with db.transaction(clock=clock) as uow:
+        operations.take_sample(  # 500 g of one piece, stated in grams
+            uow,
+            principal=admin,
+            lot_id=lot_id,
+            source=Source(floor.ambient),
+            amount=Amount(Decimal(500), "GRM", count=Decimal(1), weight_kg=Decimal("0.5")),
+        )
+        moved = operations.move(  # the whole rest: every piece and kilogram goes with it
+            uow,
+            principal=admin,
+            lot_id=lot_id,
+            source=Source(floor.ambient),
+            to_location_id=floor.dock,
+            amount=Amount(Decimal(250), "KGM"),
+        )
+    assert (moved.movements[0].count, moved.movements[0].weight_kg) == (Decimal(9), Decimal(250))
+    with db.transaction(read_only=True) as uow:
+        balance = ledger_check.mass_balances(uow, [lot_id])[lot_id]
+        assert balance.closes
+        assert (balance.on_hand.count, balance.on_hand.weight_kg) == (Decimal(9), Decimal(250))
+    closes(db)

@@ -340,13 +340,12 @@ def transfer_out(
     return Outcome(txn, [sent])
 
 
-def transfer_sent(uow: UnitOfWork, *, txn_id: str) -> StockMovement:
-    """The TRANSFER_OUT movement of a transfer."""
-    sent = uow.session.execute(
-        select(StockMovement).where(
-            StockMovement.txn_id == txn_id, StockMovement.kind == MovementKind.TRANSFER_OUT.value
-        )
-    ).scalar_one_or_none()
+def transfer_sent(uow: UnitOfWork, *, txn_id: str, lock: bool = False) -> StockMovement:
+    """The TRANSFER_OUT movement of a transfer (locked: two receivers of one transfer queue up)."""
+    query = select(StockMovement).where(
+        StockMovement.txn_id == txn_id, StockMovement.kind == MovementKind.TRANSFER_OUT.value
+    )
+    sent = uow.session.execute(query.with_for_update() if lock else query).scalar_one_or_none()
     if sent is None:
         raise NotFound(entity=N_("transfer"), key=txn_id, field="txn_id")
     return sent
@@ -362,7 +361,7 @@ def receive_transfer(
     reason: str | None = None,
 ) -> Outcome:
     """Receive a transfer in the status it left with; what did not arrive is a transit shortage."""
-    sent = transfer_sent(uow, txn_id=txn_id)
+    sent = transfer_sent(uow, txn_id=txn_id, lock=True)
     assert sent.to_location_id is not None
     assert sent.from_status is not None
     lot = _lot(uow, sent.lot_id)
