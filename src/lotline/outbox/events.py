@@ -31,14 +31,6 @@ STOCK_RETAINED: Final = "lotline.stock.retained"
 STOCK_COUNTED: Final = "lotline.stock.counted"
 STOCK_SCRAPPED: Final = "lotline.stock.scrapped"
 STOCK_RETURNED_TO_SUPPLIER: Final = "lotline.stock.returned_to_supplier"
-STOCK_MOVED: Final = "lotline.stock.moved"
-STOCK_TRANSFER_SENT: Final = "lotline.stock.transfer_sent"
-STOCK_TRANSFER_RECEIVED: Final = "lotline.stock.transfer_received"
-STOCK_SAMPLED: Final = "lotline.stock.sampled"
-STOCK_RETAINED: Final = "lotline.stock.retained"
-STOCK_COUNTED: Final = "lotline.stock.counted"
-STOCK_SCRAPPED: Final = "lotline.stock.scrapped"
-STOCK_RETURNED_TO_SUPPLIER: Final = "lotline.stock.returned_to_supplier"
 SIGNED: Final = "lotline.signature.signed"
 SIGNATURE_FAILED: Final = "lotline.signature.failed"
 RECEIPT_POSTED: Final = "lotline.receipt.posted"
@@ -63,14 +55,6 @@ ALL: Final = frozenset(
         AUDIT_RECORD_REJECTED,
         SIGNED,
         SIGNATURE_FAILED,
-        STOCK_MOVED,
-        STOCK_TRANSFER_SENT,
-        STOCK_TRANSFER_RECEIVED,
-        STOCK_SAMPLED,
-        STOCK_RETAINED,
-        STOCK_COUNTED,
-        STOCK_SCRAPPED,
-        STOCK_RETURNED_TO_SUPPLIER,
         STOCK_MOVED,
         STOCK_TRANSFER_SENT,
         STOCK_TRANSFER_RECEIVED,
