@@ -13,6 +13,7 @@ from decimal import Decimal
 from sqlalchemy import select, update
 
 from lotline.audit.service import record_changed
+from lotline.catalog.packaging import factors_of
 from lotline.catalog.service import get_product
 from lotline.domain.errors import N_, InvalidInput, NotFound
 from lotline.domain.inspection import Characteristic, CharacteristicKind
@@ -111,7 +112,7 @@ def set_plan(
             N_("{field} must be greater than zero."), field="sample_size", code="inspection.sample_size"
         )
     if sample_unit is not None:
-        resolve_unit(sample_unit, field="sample_unit")
+        resolve_unit(sample_unit, packaging=factors_of(uow, product_id=product_id), field="sample_unit")
     previous = active_plan(uow, product_id=product_id)
     version = 1
     if previous is not None:
