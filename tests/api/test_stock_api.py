@@ -146,6 +146,13 @@ def test_released_30_of_40_leaves_10_that_go_only_to_a_qa_bin_or_are_returned_or
     assert on_hand(db) == {(floor.freezer, "AVAILABLE"): Decimal(30)}
     movements = client.get(f"/api/v1/lots/{floor.lot}/movements", headers=bearer).json()["items"]
     assert [m["kind"] for m in movements][:3] == ["return_to_supplier", "scrap", "move"]
+    first = client.get(f"/api/v1/lots/{floor.lot}/movements", params={"limit": 2}, headers=bearer).json()
+    rest = client.get(
+        f"/api/v1/lots/{floor.lot}/movements",
+        params={"limit": 2, "cursor": first["next_cursor"]},
+        headers=bearer,
+    ).json()
+    assert [m["id"] for m in first["items"] + rest["items"]] == [m["id"] for m in movements][:4]
     closes(db)
 
 

@@ -3,12 +3,13 @@ exit and nothing written when refused, signed disposal and large counts by passw
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
 
 from lotline.domain.ledger import MovementKind, Quantity
-from lotline.domain.status import HoldType, QualityStatus
+from lotline.domain.status import HoldType, QualityStatus, StockStatus
 from lotline.lots import service as lots
 from lotline.models.lot import Lot
 from lotline.stock import service as stock
@@ -208,3 +209,29 @@ def test_a_transfer_is_received_with_a_shortage_and_counts_are_signed_when_large
         (floor.far_freezer, "AVAILABLE"): Decimal(20),
     }
     closes(db)
+
+
+@pytest.mark.parametrize(
+    ("situation", "reason"),
+    [("rejected", "stock.rejected"), ("held", "hold.qa"), ("expired", "expired")],
+)
+def test_rejected_held_and_expired_stock_cannot_leave_the_site_at_the_console(
+    run: Cli, db: Database, clock: FakeClock, floor: Floor, situation: str, reason: str
+) -> None:
+    code = lot_code(db, floor)
+    status = StockStatus.REJECTED if situation == "rejected" else StockStatus.AVAILABLE
+    seed(db, clock, floor, 10, Bucket(floor.freezer, status), MovementKind.OPENING)
+    set_quality(db, floor, QualityStatus.REJECTED if situation == "rejected" else QualityStatus.RELEASED)
+    with db.transaction(clock=clock) as uow:
+        if situation == "held":
+            lots.place_hold(uow, lot_id=floor.lot, hold_type=HoldType.QA, reason="micro pending")
+        if situation == "expired":
+            uow.session.get_one(Lot, floor.lot).expiry_date = date(2026, 2, 27)
+    before = rows(db)
+    refused = run(
+        "stock", "transfer", code, "--from", "FZ-01", "--to", "B:FZ-B1", "--qty", "5", "--unit", "EA"
+    )
+    assert refused.exit_code == 1
+    assert "matrix.not_allowed" in refused.stderr
+    assert reason in refused.stderr
+    assert rows(db) == before
