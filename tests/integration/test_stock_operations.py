@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from lotline.auth import service as auth
 from lotline.catalog import packaging
 from lotline.catalog import service as catalog
-from lotline.domain.errors import NotFound, PermissionDenied
+from lotline.domain.errors import InvalidInput, NotFound, PermissionDenied
 from lotline.domain.ledger import MovementKind, Quantity
 from lotline.domain.matrix import TransactionNotAllowed
 from lotline.domain.permissions import Principal
@@ -28,7 +28,7 @@ from lotline.models.stock import StockMovement, StockOnHand
 from lotline.places import service as places
 from lotline.signatures import service as signatures
 from lotline.stock import check as ledger_check
-from lotline.stock import disposal, operations
+from lotline.stock import disposal, operations, transfers
 from lotline.stock import service as stock
 from lotline.stock.operations import Amount, Source
 from lotline.stock.service import Bucket
@@ -211,7 +211,7 @@ def test_the_ten_left_in_quarantine_go_only_to_a_qa_bin_or_are_returned_or_scrap
             to_location_id=floor.freezer,
             amount=Amount(Decimal(10), "EA"),
         ),
-        lambda uow: operations.transfer_out(
+        lambda uow: transfers.transfer_out(
             uow,
             principal=admin,
             lot_id=floor.lot,
@@ -299,7 +299,7 @@ def test_a_transfer_is_in_transit_then_received_with_a_shortage_and_the_books_cl
     set_quality(db, floor, QualityStatus.RELEASED)
     admin = principal(db, "admin")
     with db.transaction(clock=clock) as uow:
-        sent = operations.transfer_out(
+        sent = transfers.transfer_out(
             uow,
             principal=admin,
             lot_id=floor.lot,
@@ -322,16 +322,16 @@ def test_a_transfer_is_in_transit_then_received_with_a_shortage_and_the_books_cl
             amount=Amount(Decimal(1), "EA"),
         )
     with pytest.raises(PermissionDenied), db.transaction(clock=clock) as uow:
-        operations.receive_transfer(uow, principal=principal(db, "viewer"), txn_id=sent.txn_id)
+        transfers.receive_transfer(uow, principal=principal(db, "viewer"), txn_id=sent.txn_id)
     before = rows(db)
-    with pytest.raises(operations.InvalidInput) as why, db.transaction(clock=clock) as uow:
-        operations.receive_transfer(
+    with pytest.raises(InvalidInput) as why, db.transaction(clock=clock) as uow:
+        transfers.receive_transfer(
             uow, principal=principal(db, "warehouse"), txn_id=sent.txn_id, received=Amount(Decimal(21), "EA")
         )
     assert why.value.field == "reason"
     assert rows(db) == before
     with db.transaction(clock=clock) as uow:
-        received = operations.receive_transfer(
+        received = transfers.receive_transfer(
             uow,
             principal=principal(db, "warehouse"),
             txn_id=sent.txn_id,
@@ -343,8 +343,8 @@ def test_a_transfer_is_in_transit_then_received_with_a_shortage_and_the_books_cl
         (floor.freezer, "AVAILABLE"): Decimal(6),
         (floor.far_freezer, "AVAILABLE"): Decimal(21),
     }
-    with pytest.raises(operations.TransferAlreadyReceived), db.transaction(clock=clock) as uow:
-        operations.receive_transfer(uow, principal=admin, txn_id=sent.txn_id)
+    with pytest.raises(transfers.TransferAlreadyReceived), db.transaction(clock=clock) as uow:
+        transfers.receive_transfer(uow, principal=admin, txn_id=sent.txn_id)
     closes(db)
 
 
@@ -512,7 +512,7 @@ def test_catch_weight_count_and_weight_travel_with_the_stock_and_balance(
         )
         lot_id = lot.id
     admin = principal(db, "admin")
-    with pytest.raises(operations.InvalidInput) as not_cw, db.transaction(clock=clock) as uow:
+    with pytest.raises(InvalidInput) as not_cw, db.transaction(clock=clock) as uow:
         operations.take_sample(
             uow,
             principal=admin,

@@ -17,7 +17,7 @@ from lotline.domain.permissions import Permission, Principal
 from lotline.domain.status import StockStatus
 from lotline.lots.service import visible_lot
 from lotline.models.catalog import Location
-from lotline.stock import disposal, operations, queries
+from lotline.stock import disposal, operations, queries, transfers
 from lotline.stock.operations import Amount, Outcome, Source
 from lotline.stock.schemas import (
     CountCreate,
@@ -166,7 +166,7 @@ def transfer(
 ) -> OperationRead:
     """Send stock to another site: in transit at the destination until received."""
     return _read(
-        operations.transfer_out(
+        transfers.transfer_out(
             uow,
             principal=principal,
             lot_id=body.lot_id,
@@ -188,10 +188,10 @@ def receive_transfer(
     """Receive a transfer in the status it left with; a shortage is booked with the reason."""
     received = None
     if body.quantity is not None:
-        unit = body.unit or operations.transfer_sent(uow, txn_id=txn_id).entered_unit
+        unit = body.unit or transfers.transfer_sent(uow, txn_id=txn_id).entered_unit
         received = Amount(body.quantity, unit, body.count, body.weight_kg)
     return _read(
-        operations.receive_transfer(
+        transfers.receive_transfer(
             uow,
             principal=principal,
             txn_id=txn_id,

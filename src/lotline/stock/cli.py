@@ -23,7 +23,7 @@ from lotline.models.lot import Lot
 from lotline.models.site import Site
 from lotline.signatures import service as signatures
 from lotline.stock import check as ledger_check
-from lotline.stock import disposal, operations, queries
+from lotline.stock import disposal, operations, queries, transfers
 from lotline.stock.operations import Amount, Outcome, Source
 from lotline.uow import UnitOfWork
 
@@ -281,7 +281,7 @@ def transfer(
     db = open_db()
     with db.transaction(actor=cli_actor()) as uow:
         found = _lot(uow, lot)
-        outcome = operations.transfer_out(
+        outcome = transfers.transfer_out(
             uow,
             principal=None,
             lot_id=found.id,
@@ -309,9 +309,9 @@ def receive_transfer(
         received = None
         if qty is not None:
             received = Amount(
-                _decimal(qty, "qty"), unit or operations.transfer_sent(uow, txn_id=txn_id).entered_unit
+                _decimal(qty, "qty"), unit or transfers.transfer_sent(uow, txn_id=txn_id).entered_unit
             )
-        outcome = operations.receive_transfer(
+        outcome = transfers.receive_transfer(
             uow,
             principal=None,
             txn_id=txn_id,

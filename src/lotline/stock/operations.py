@@ -1,4 +1,4 @@
-"""Stock operations: putaway and moves, inter-site transfers, samples, counts, scrap and returns.
+"""Stock operations: putaway and moves, samples; the helpers transfers, counts and disposal share.
 
 Each is one business transaction on top of :func:`lotline.stock.service.post`: the caller's
 right at the stock's site is checked, quantities are converted exactly to the product's base
@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from lotline.audit.service import record
 from lotline.catalog.packaging import convert_for_product
-from lotline.domain.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied
+from lotline.domain.errors import N_, InvalidInput, NotFound, PermissionDenied
 from lotline.domain.ledger import MovementKind, Quantity
 from lotline.domain.permissions import Permission, Principal
 from lotline.domain.status import StockStatus
@@ -63,16 +63,6 @@ class OtherSite(InvalidInput):
     message = N_("{field}: {location} is at another site; use a transfer between sites.")
 
 
-class SameSite(InvalidInput):
-    code = "stock.same_site"
-    message = N_("{field}: {location} is at the same site; use a move, not a transfer.")
-
-
-class TransferAlreadyReceived(Conflict):
-    code = "stock.transfer_received"
-    message = N_("Transfer {txn_id} has already been received.")
-
-
 # --- finding stock, checking rights ------------------------------------------------------------
 
 
@@ -85,14 +75,14 @@ def scope(principal: Principal | None, site_id: int, permission: Permission, *, 
     raise NotFound(entity=N_("lot"), key=lot_id, field="lot_id")
 
 
-def _lot(uow: UnitOfWork, lot_id: int) -> Lot:
+def lot_by_id(uow: UnitOfWork, lot_id: int) -> Lot:
     lot = uow.session.get(Lot, lot_id)
     if lot is None:
         raise NotFound(entity=N_("lot"), key=lot_id, field="lot_id")
     return lot
 
 
-def _place(uow: UnitOfWork, location_id: int, field: str) -> Location:
+def place_by_id(uow: UnitOfWork, location_id: int, field: str) -> Location:
     location = uow.session.get(Location, location_id)
     if location is None or not location.active:
         raise NotFound(entity=N_("location"), key=location_id, field=field)
@@ -146,8 +136,8 @@ class Taking:
 def taking_from(
     uow: UnitOfWork, principal: Principal | None, lot_id: int, source: Source, field: str = "from_location_id"
 ) -> Taking:
-    lot = _lot(uow, lot_id)
-    place = _place(uow, source.location_id, field)
+    lot = lot_by_id(uow, lot_id)
+    place = place_by_id(uow, source.location_id, field)
     scope(principal, place.site_id, Permission.STOCK_MOVE, lot_id=lot.id)
     bucket = _resolve(uow, lot, source)
     return Taking(lot, uow.session.get_one(Product, lot.product_id), place, bucket)
@@ -261,7 +251,7 @@ def move(
 ) -> Outcome:
     """Put away or move stock within its site (into a QA area this is MOVE_TO_QA)."""
     taking = taking_from(uow, principal, lot_id, source)
-    target_place = _place(uow, to_location_id, "to_location_id")
+    target_place = place_by_id(uow, to_location_id, "to_location_id")
     if target_place.site_id != taking.place.site_id:
         raise OtherSite(field="to_location_id", location=target_place.code)
     quantity = quantity_of(uow, taking.product, amount, whole=bucket_row(uow, lot_id, taking.bucket))
@@ -292,159 +282,6 @@ def move(
         reason=moved.reason,
     )
     return Outcome(txn, [moved])
-
-
-# --- transfers between sites ------------------------------------------------------------------
-
-
-def transfer_out(
-    uow: UnitOfWork,
-    *,
-    principal: Principal | None,
-    lot_id: int,
-    source: Source,
-    to_location_id: int,
-    amount: Amount,
-    reason: str | None = None,
-) -> Outcome:
-    """Send stock to another site: in transit at the destination until it is received."""
-    taking = taking_from(uow, principal, lot_id, source)
-    target_place = _place(uow, to_location_id, "to_location_id")
-    if target_place.site_id == taking.place.site_id:
-        raise SameSite(field="to_location_id", location=target_place.code)
-    quantity = quantity_of(uow, taking.product, amount, whole=bucket_row(uow, lot_id, taking.bucket))
-    txn = new_txn()
-    # The status it had is kept on the movement itself (from_status) and restored on receipt.
-    sent = post(
-        uow,
-        kind=MovementKind.TRANSFER_OUT,
-        lot=taking.lot,
-        quantity=quantity,
-        entered_qty=amount.qty,
-        entered_unit=amount.unit,
-        source=taking.bucket,
-        target=Bucket(to_location_id, StockStatus.IN_TRANSIT, taking.bucket.sscc),
-        txn_id=txn,
-        reason=stated_reason(reason, required=False),
-    )
-    announce(
-        uow,
-        action="transfer_out",
-        event=events.STOCK_TRANSFER_SENT,
-        lot=taking.lot,
-        site_id=taking.place.site_id,
-        txn_id=txn,
-        movements=[sent],
-        reason=sent.reason,
-    )
-    return Outcome(txn, [sent])
-
-
-def transfer_sent(uow: UnitOfWork, *, txn_id: str, lock: bool = False) -> StockMovement:
-    """The TRANSFER_OUT movement of a transfer (locked: two receivers of one transfer queue up)."""
-    query = select(StockMovement).where(
-        StockMovement.txn_id == txn_id, StockMovement.kind == MovementKind.TRANSFER_OUT.value
-    )
-    sent = uow.session.execute(query.with_for_update() if lock else query).scalar_one_or_none()
-    if sent is None:
-        raise NotFound(entity=N_("transfer"), key=txn_id, field="txn_id")
-    return sent
-
-
-def receive_transfer(
-    uow: UnitOfWork,
-    *,
-    principal: Principal | None,
-    txn_id: str,
-    received: Amount | None = None,
-    to_location_id: int | None = None,
-    reason: str | None = None,
-) -> Outcome:
-    """Receive a transfer in the status it left with; what did not arrive is a transit shortage."""
-    sent = transfer_sent(uow, txn_id=txn_id, lock=True)
-    assert sent.to_location_id is not None
-    assert sent.from_status is not None
-    lot = _lot(uow, sent.lot_id)
-    scope(principal, sent.site_id, Permission.STOCK_MOVE, lot_id=lot.id)
-    already = uow.session.execute(
-        select(StockMovement.id)
-        .where(StockMovement.txn_id == txn_id, StockMovement.kind != MovementKind.TRANSFER_OUT.value)
-        .limit(1)
-    ).first()
-    if already is not None:
-        raise TransferAlreadyReceived(field="txn_id", txn_id=txn_id)
-    product = uow.session.get_one(Product, lot.product_id)
-    in_transit = Bucket(sent.to_location_id, StockStatus.IN_TRANSIT, sent.to_sscc)
-    whole = Quantity(sent.base_qty, sent.count, sent.weight_kg)
-    arrived = whole if received is None else quantity_of(uow, product, received)
-    if arrived.base > whole.base:
-        raise InvalidInput(
-            N_("{field}: more was received than was sent ({sent} {unit})."),
-            field="quantity",
-            code="stock.more_than_sent",
-            sent=sent.base_qty.normalize(),
-            unit=product.base_unit,
-        )
-    destination = to_location_id if to_location_id is not None else sent.to_location_id
-    place = _place(uow, destination, "to_location_id")
-    if place.site_id != sent.site_id:
-        raise OtherSite(field="to_location_id", location=place.code)
-    short = Quantity(
-        whole.base - arrived.base,
-        _less(whole.count, arrived.count),
-        _less(whole.weight_kg, arrived.weight_kg),
-    )
-    reason_text = stated_reason(reason, required=short.base > 0)
-    posted = (
-        [
-            post(
-                uow,
-                kind=MovementKind.TRANSFER_IN,
-                lot=lot,
-                quantity=arrived,
-                entered_qty=received.qty if received else sent.entered_qty,
-                entered_unit=received.unit if received else sent.entered_unit,
-                source=in_transit,
-                target=Bucket(destination, StockStatus(sent.from_status), sent.to_sscc),
-                txn_id=txn_id,
-                reason=reason_text,
-            )
-        ]
-        if arrived.base > 0
-        else []
-    )
-    if short.base > 0:
-        posted.append(
-            post(
-                uow,
-                kind=MovementKind.TRANSIT_SHORTAGE,
-                lot=lot,
-                quantity=short,
-                entered_qty=short.base,
-                entered_unit=product.base_unit,
-                source=in_transit,
-                txn_id=txn_id,
-                reason=reason_text,
-            )
-        )
-    announce(
-        uow,
-        action="transfer_in",
-        event=events.STOCK_TRANSFER_RECEIVED,
-        lot=lot,
-        site_id=sent.site_id,
-        txn_id=txn_id,
-        movements=posted,
-        reason=reason_text,
-    )
-    return Outcome(txn_id, posted)
-
-
-def _less(total: Decimal | None, part: Decimal | None) -> Decimal | None:
-    if total is None:
-        return None
-    rest = total - (part or Decimal(0))
-    return rest if rest > 0 else None
 
 
 # --- samples ----------------------------------------------------------------------------------
@@ -501,7 +338,7 @@ def retain_sample(
 ) -> Outcome:
     """Keep a retained sample (留样): still on hand, in a status that is never allocated."""
     taking = taking_from(uow, principal, lot_id, source)
-    target_place = _place(uow, to_location_id, "to_location_id")
+    target_place = place_by_id(uow, to_location_id, "to_location_id")
     if target_place.site_id != taking.place.site_id:
         raise OtherSite(field="to_location_id", location=target_place.code)
     quantity = quantity_of(uow, taking.product, amount, whole=bucket_row(uow, lot_id, taking.bucket))
@@ -535,13 +372,8 @@ __all__ = [
     "Amount",
     "OtherSite",
     "Outcome",
-    "SameSite",
     "Source",
-    "TransferAlreadyReceived",
     "move",
-    "receive_transfer",
     "retain_sample",
     "take_sample",
-    "transfer_out",
-    "transfer_sent",
 ]
