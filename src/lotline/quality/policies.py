@@ -23,9 +23,10 @@ from lotline.models.lot import Lot
 from lotline.models.quality import Attachment, InspectionRecord, QualityDecision, ReleasePolicy
 from lotline.outbox import events
 from lotline.outbox.service import emit
-from lotline.quality.decisions import SOURCES, Part, apply_decision, lot_expired, stock_taken
+from lotline.quality.decisions import apply_decision, lot_expired
 from lotline.quality.inspections import RECORD_OWNER
 from lotline.quality.plans import active_plan
+from lotline.quality.scope import SOURCES, Part, stock_taken
 from lotline.signatures import service as signatures
 from lotline.uow import UnitOfWork
 
