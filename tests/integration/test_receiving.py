@@ -22,8 +22,10 @@ from lotline.models.audit import AuditRecord
 from lotline.models.inbound import Receipt, ReceiptLine
 from lotline.models.lot import Lot
 from lotline.models.outbox import OutboxEvent
+from lotline.models.quality import QualityDecision
 from lotline.models.stock import StockMovement, StockOnHand
 from lotline.places import service as places
+from lotline.quality import policies
 from lotline.signatures import service as signatures
 from lotline.stock import check as ledger_check
 from lotline.uow import Database
@@ -427,3 +429,53 @@ def test_the_demo_receives_its_supplier_lots_and_its_stock_checks(db: Database, 
     for row in held:
         if lots[row.lot_id].source == "PRODUCTION":
             assert row.stock_status == matching[lots[row.lot_id].quality_status]
+
+
+def test_a_trusted_products_signed_policy_releases_what_arrives(
+    db: Database, clock: FakeClock, setup: Receiving
+) -> None:
+    qa = principal(db, "qa_manager")
+    with db.transaction(clock=clock) as uow:
+        grant, _ = signatures.authorize_signing(
+            uow,
+            principal=qa,
+            web_session=None,
+            username="qa_manager",
+            password=PASSWORD,
+            meaning=Meaning.APPROVE,
+            record_type="product",
+            record_id=str(setup.flour),
+            client_ip=None,
+        )
+        policies.set_policy(
+            uow,
+            product_id=setup.flour,
+            conditions={"suppliers": [setup.supplier]},
+            reason="approved supplier, 3 years without deviation",
+            principal=qa,
+            signing_grant=grant,
+        )
+    receive(
+        db,
+        clock,
+        setup,
+        LineInput(scan=gs1_128()),  # pork: no policy, stays in quarantine
+        LineInput(
+            product_id=setup.flour,
+            supplier_lot_code="WDL-9",
+            quantity=Decimal(2),
+            unit="CS",
+            production_date="2026-02-25",
+            supplier_expiry=date(2027, 2, 24),
+        ),
+    )
+    with db.transaction(read_only=True) as uow:
+        held = dict(
+            uow.session.execute(select(StockOnHand.product_id, StockOnHand.stock_status)).tuples().all()
+        )
+        flour_lot = uow.session.scalars(select(Lot).where(Lot.product_id == setup.flour)).one()
+        decision = uow.session.scalars(select(QualityDecision)).one()
+    assert held == {setup.pork: "QUARANTINE", setup.flour: "AVAILABLE"}
+    assert flour_lot.quality_status == "RELEASED"
+    assert decision.policy_id is not None
+    assert decision.signature_id is not None

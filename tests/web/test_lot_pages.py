@@ -8,12 +8,14 @@ from decimal import Decimal
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from lotline.domain.inspection import CharacteristicKind
 from lotline.domain.ledger import MovementKind, Quantity
 from lotline.domain.status import StockStatus
 from lotline.models.audit import AuditRecord
 from lotline.models.lot import Hold, Lot
 from lotline.models.signature import Signature
 from lotline.places import service as places
+from lotline.quality import inspections, plans
 from lotline.stock import service as ledger
 from lotline.uow import Database
 from tests.app_fixtures import PASSWORD, People
@@ -361,3 +363,49 @@ def test_the_lot_page_shows_its_stock_and_movements(
     assert "12.25 KGM" in page
     assert "12,250 GRM" in page  # as entered, with the base quantity beside it
     assert "Receipt" in page
+
+
+def test_a_release_in_the_dialog_cites_the_passing_inspection_when_the_product_has_a_plan(
+    client: TestClient, db: Database, people: People, stock: dict[str, int]
+) -> None:
+    with db.transaction() as uow:
+        lot = uow.session.get_one(Lot, stock["a"])
+        plans.set_plan(
+            uow,
+            product_id=lot.product_id,
+            characteristics=[
+                plans.CharacteristicInput(
+                    "TEMP", "中心温度", "Core temperature", CharacteristicKind.NUMERIC, "°C", None, Decimal(4)
+                )
+            ],
+            sample_size=None,
+            sample_unit=None,
+            reason="incoming control",
+        )
+        failed = inspections.record_inspection(
+            uow, lot_id=lot.id, results={"TEMP": "7.5"}, source="web"
+        ).record
+        good = inspections.record_inspection(uow, lot_id=lot.id, results={"TEMP": "2.0"}, source="web").record
+        failed_id, good_id = failed.id, good.id
+    csrf = sign_in(client, "qa_manager")
+    dialog = client.get(f"/lots/{stock['a']}/decision?to=RELEASED").text
+    assert f'name="inspection_ids" value="{good_id}" checked' in dialog  # the passing record is offered
+    assert f'name="inspection_ids" value="{failed_id}" >' in dialog
+    form = {
+        "to": "RELEASED",
+        "reason": "conforms",
+        "username": "qa_manager",
+        "password": PASSWORD,
+        "csrf_token": csrf,
+    }
+    uncited = client.post(f"/lots/{stock['a']}/decision", data=form)
+    assert uncited.status_code in (409, 422)
+    assert alerts(uncited.text)
+    cited = client.post(
+        f"/lots/{stock['a']}/decision",
+        data={**form, "inspection_ids": [str(good_id)]},
+        follow_redirects=False,
+    )
+    assert cited.status_code == 303, cited.text
+    with db.transaction(read_only=True) as uow:
+        assert uow.session.get_one(Lot, stock["a"]).quality_status == "RELEASED"

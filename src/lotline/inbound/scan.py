@@ -31,11 +31,7 @@ class ScannedLine:
 
     def as_fields(self) -> dict[str, object]:
         """The line fields the scan fills (those it carries)."""
-        return {
-            name: getattr(self, name)
-            for name in self.__slots__
-            if getattr(self, name) is not None
-        }
+        return {name: getattr(self, name) for name in self.__slots__ if getattr(self, name) is not None}
 
 
 def line_from_scan(text: str, *, today: date) -> ScannedLine:

@@ -46,6 +46,7 @@ from lotline.models.site import Site
 from lotline.outbox import events
 from lotline.outbox.service import emit
 from lotline.paging import Page, keyset_page
+from lotline.quality import policies
 from lotline.signatures import service as signatures
 from lotline.stock import service as stock
 from lotline.uow import UnitOfWork
@@ -655,6 +656,12 @@ def create_receipt(
             "lines": summary,
         },
     )
+    # A trusted product's signed release policy may release what just arrived (quality/policies).
+    released: set[int] = set()
+    for receipt_line in written:
+        if receipt_line.lot_id not in released:
+            released.add(receipt_line.lot_id)
+            policies.apply_auto_release(uow, uow.session.get_one(Lot, receipt_line.lot_id))
     return receipt
 
 

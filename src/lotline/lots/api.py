@@ -167,5 +167,6 @@ def decide(
         reason=body.reason,
         principal=principal,
         signing_grant=body.signing_grant,
+        inspection_ids=tuple(body.inspection_ids),
     )
     return LotRead.model_validate(decided)

@@ -194,14 +194,22 @@ def redate(
     console.print(t("lot {code} now expires {date}", code=code, date=new_expiry))
 
 
-def _decide(code: str, decision: QualityStatus, reason: str, username: str, password: str) -> None:
+def _decide(
+    code: str, decision: QualityStatus, reason: str, username: str, password: str, cite: list[int]
+) -> None:
     db = open_db()
     with db.transaction() as uow:
         lot = _lot_by_code(uow, code)
         principal = _signer(uow, username, Permission.QUALITY_DECIDE, lot.site_id)
         secret = _sign_as(uow, principal, password, decisions.MEANINGS[decision], "lot", lot.id)
         decisions.decide(
-            uow, lot_id=lot.id, decision=decision, reason=reason, principal=principal, signing_grant=secret
+            uow,
+            lot_id=lot.id,
+            decision=decision,
+            reason=reason,
+            principal=principal,
+            signing_grant=secret,
+            inspection_ids=tuple(cite),
         )
     seal(db)
 
@@ -213,9 +221,10 @@ def release(
     reason: str = typer.Option(..., "--reason"),
     username: str = typer.Option(..., "--user", help="Who signs"),
     password: str = typer.Option(..., prompt=True, hide_input=True),
+    cite: list[int] = typer.Option([], "--cite", help="An inspection record it rests on (repeatable)"),
 ) -> None:
     """Release a lot (QA decision, signed); the signer types their password."""
-    _decide(code, QualityStatus.RELEASED, reason, username, password)
+    _decide(code, QualityStatus.RELEASED, reason, username, password, cite)
     console.print(t("lot {code} released", code=code))
 
 
@@ -226,7 +235,8 @@ def reject(
     reason: str = typer.Option(..., "--reason"),
     username: str = typer.Option(..., "--user", help="Who signs"),
     password: str = typer.Option(..., prompt=True, hide_input=True),
+    cite: list[int] = typer.Option([], "--cite", help="An inspection record it rests on (repeatable)"),
 ) -> None:
     """Reject a lot (QA decision, signed); the signer types their password."""
-    _decide(code, QualityStatus.REJECTED, reason, username, password)
+    _decide(code, QualityStatus.REJECTED, reason, username, password, cite)
     console.print(t("lot {code} rejected", code=code))

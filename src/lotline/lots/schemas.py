@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -101,6 +101,12 @@ class Decision(BaseModel):
 
     decision: Literal["RELEASED", "REJECTED"] = Field(description="Release or reject the lot as a whole")
     reason: str = Field(min_length=1, max_length=2000)
+    inspection_ids: list[Annotated[int, Field(ge=1, le=2**53 - 1)]] = Field(
+        default_factory=list,
+        max_length=50,
+        description="The lot's inspection records the decision rests on (a release needs a passing one "
+        "when the product has an inspection plan)",
+    )
     signing_grant: str = Field(
         min_length=1,
         max_length=200,

@@ -22,6 +22,7 @@ from lotline.domain.status import HoldType, QualityStatus
 from lotline.i18n import gettext_for
 from lotline.lots import decisions, overview, queries, service
 from lotline.models.catalog import Product
+from lotline.models.quality import InspectionRecord
 from lotline.models.site import Site
 from lotline.signatures import service as signatures
 from lotline.uow import UnitOfWork
@@ -451,12 +452,22 @@ def _decision_summary(
     if to not in DECISION_MEANINGS:
         raise InvalidInput(N_("{field} has a value that is not allowed."), field="to", code="web.bad_choice")
     product = uow.session.get_one(Product, lot.product_id)
+    records = list(
+        uow.session.scalars(
+            select(InspectionRecord)
+            .where(InspectionRecord.lot_id == lot.id)
+            .order_by(InspectionRecord.passed.desc(), InspectionRecord.id.desc())
+            .limit(50)
+        )
+    )
     signing = {
         "lot": lot.code,
         "product": product,
         "expiry_date": lot.expiry_date,
         "quality_from": lot.quality_status,
         "quality_to": to,
+        "inspections": records,
+        "zone": uow.session.get_one(Site, lot.site_id).time_zone,
     }
     return lot, DECISION_MEANINGS[to], signing
 
@@ -475,7 +486,7 @@ def decision_form(
         meaning=meaning,
         action=f"/lots/{lot.id}/decision",
         signing=signing,
-        fields={"reason": "", "to": to},
+        fields={"reason": "", "to": to, "cited": [r.id for r in signing["inspections"] if r.passed]},
         back=f"/lots/{lot.id}",
     )
 
@@ -488,6 +499,7 @@ def decide(
     reason: str = Form(default=""),
     username: str = Form(default=""),
     password: str = Form(default=""),
+    inspection_ids: list[int] = Form(default=[]),
     principal: Principal = requires(Permission.QUALITY_DECIDE),
     uow: UnitOfWork = Depends(get_uow),
 ) -> Response:
@@ -498,7 +510,7 @@ def decide(
         "meaning": meaning,
         "action": f"/lots/{lot_id}/decision",
         "signing": signing,
-        "fields": {"reason": reason, "to": to},
+        "fields": {"reason": reason, "to": to, "cited": inspection_ids},
         "back": f"/lots/{lot_id}",
     }
     try:
@@ -521,6 +533,7 @@ def decide(
             reason=reason,
             principal=principal,
             signing_grant=secret,
+            inspection_ids=tuple(inspection_ids),
         )
     except LotlineError as error:
         uow.rollback()
