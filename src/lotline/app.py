@@ -33,8 +33,9 @@ from lotline.sites.api import router as sites_router
 from lotline.stock.api import router as stock_router
 from lotline.uow import Clock, Database, system_clock
 from lotline.web import admin as admin_pages
-from lotline.web import boards, pages, shell
+from lotline.web import boards, pages, quality_pages, shell, stock_pages
 from lotline.web import lots as lot_pages
+from lotline.web import receiving as receiving_pages
 
 API_PREFIX = "/api/v1"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -136,6 +137,9 @@ def create_app(
     app.include_router(pages.router)
     app.include_router(boards.router)
     app.include_router(lot_pages.router)
+    app.include_router(receiving_pages.router)
+    app.include_router(stock_pages.router)
+    app.include_router(quality_pages.router)
     app.include_router(admin_pages.router)
     app.state.html_problem = shell.problem_page
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")

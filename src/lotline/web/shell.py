@@ -53,6 +53,9 @@ NAVIGATION = (
     NavItem("lots", "/lots", N_("Lots"), (Permission.LOT_READ,)),
     NavItem("expiring", "/expiring", N_("Expiring soon"), (Permission.LOT_READ,)),
     NavItem("holds", "/holds", N_("Holds"), (Permission.LOT_READ,)),
+    NavItem("receiving", "/receipts", N_("Receiving"), (Permission.STOCK_MOVE,)),
+    NavItem("stock", "/stock", N_("Stock"), (Permission.STOCK_READ,)),
+    NavItem("quality", "/quality", N_("Quality"), (Permission.QUALITY_READ,)),
     NavItem(
         "admin",
         "/admin",
