@@ -565,6 +565,7 @@ def receive(
     request: Request,
     txn_id: str,
     quantity: str = Form(default=""),
+    unit: str = Form(default=""),
     reason: str = Form(default=""),
     principal: Principal = requires(Permission.STOCK_MOVE),
     uow: UnitOfWork = Depends(get_uow),
@@ -575,7 +576,7 @@ def receive(
         if not principal.can(Permission.STOCK_READ, sent.site_id):
             raise NotFound(entity=N_("transfer"), key=txn_id, field="txn_id")
         got = _decimal(quantity, "quantity")
-        received = None if got is None else Amount(got, sent.entered_unit)
+        received = None if got is None else Amount(got, unit.strip().upper() or sent.entered_unit)
         transfers.receive_transfer(
             uow, principal=principal, txn_id=sent.txn_id, received=received, reason=reason
         )
