@@ -388,3 +388,47 @@ def test_the_lot_page_links_to_its_quality_page(
 ) -> None:
     sign_in(client, "qa_manager")
     assert f'href="/quality/lots/{pallets["a"]}"' in client.get(f"/lots/{pallets['a']}").text
+
+
+def test_releasing_a_quantity_at_one_location_leaves_the_rest_in_quarantine(
+    client: TestClient, db: Database, people: People, pallets: dict[str, int]
+) -> None:
+    lot_id = pallets["a"]
+    good = record(db, lot_id, "2")
+    with db.transaction() as uow:
+        ledger.post(
+            uow,
+            kind=MovementKind.RECEIPT,
+            lot=uow.session.get_one(Lot, lot_id),
+            quantity=Quantity(Decimal(100)),
+            entered_qty=Decimal(100),
+            entered_unit="KGM",
+            target=Bucket(pallets["qa_bin_2"], StockStatus.QUARANTINE),
+        )
+    sign_in(client, "qa_manager")
+    page = client.get(f"/quality/lots/{lot_id}").text
+    assert f'<option value="{pallets["qa_bin_2"]}">QA-02</option>' in page
+    # A mistyped SSCC or a missing quantity goes back to the page with the message.
+    bad = client.get(f"/quality/lots/{lot_id}/decide?decision=RELEASED&scope=sscc&sscc=123")
+    assert "sscc" in " ".join(alerts(bad.text))
+    query = {
+        "decision": "RELEASED",
+        "scope": "quantity",
+        "location_id": str(pallets["qa_bin_2"]),
+        "quantity": "30",
+        "unit": "KGM",
+        "inspection_ids": str(good),
+    }
+    dialog = client.get(f"/quality/lots/{lot_id}/decide", params=query)
+    assert dialog.status_code == 200, dialog.text
+    assert "30 KGM</strong> @ QA-02" in dialog.text
+    data = {
+        **query,
+        "reason": "conforms",
+        "username": "qa_manager",
+        "password": PASSWORD,
+        "csrf_token": csrf_of(dialog.text),
+    }
+    signed = client.post(f"/quality/lots/{lot_id}/decide", data=data, follow_redirects=False)
+    assert signed.status_code == 303, signed.text
+    assert by_status(db, lot_id) == {"AVAILABLE": Decimal(30), "QUARANTINE": 40 * PALLET + 70}
