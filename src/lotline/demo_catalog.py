@@ -364,12 +364,28 @@ def load(uow: UnitOfWork, *, site_ids: dict[str, int]) -> None:
         uow,
         site_id=plant,
         code="QA-1",
-        name_zh="待检区",
-        name_en="QA area",
+        name_zh="待检区（常温）",
+        name_en="QA area (ambient)",
         kind="BIN",
         parent_id=warehouse.id,
         is_qa_area=True,
+        storage_condition_id=ambient.id,
     )
+    for code, zh, en, parent, condition in (
+        ("CR-1-QA", "冷藏待检区", "Chilled QA bin", cold.id, chilled.id),
+        ("FZ-1-QA", "冷冻待检区", "Frozen QA bin", freezer.id, frozen.id),
+    ):
+        places.create_location(
+            uow,
+            site_id=plant,
+            code=code,
+            name_zh=zh,
+            name_en=en,
+            kind="BIN",
+            parent_id=parent,
+            is_qa_area=True,
+            storage_condition_id=condition,
+        )
     places.create_location(
         uow,
         site_id=plant,
@@ -378,6 +394,7 @@ def load(uow: UnitOfWork, *, site_ids: dict[str, int]) -> None:
         name_en="Dry goods",
         kind="ZONE",
         parent_id=warehouse.id,
+        storage_condition_id=ambient.id,
     )
     store_freezer = places.create_location(
         uow,

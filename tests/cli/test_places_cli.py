@@ -92,7 +92,7 @@ def test_location_list_as_json_nests_children(run: Cli, demo_db: Database) -> No
     assert codes(warehouse["children"]) == ["CR-1", "DOCK-1", "DRY-1", "FZ-1", "QA-1"]
     cold_room = warehouse["children"][0]
     assert cold_room["storage_condition_code"] == "CHILLED"
-    assert codes(cold_room["children"]) == ["CR-1-01", "CR-1-02", "CR-1-03"]
+    assert codes(cold_room["children"]) == ["CR-1-01", "CR-1-02", "CR-1-03", "CR-1-QA"]
 
 
 def test_a_moved_location_shows_under_its_new_parent(run: Cli, demo_db: Database) -> None:

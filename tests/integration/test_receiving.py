@@ -23,6 +23,7 @@ from lotline.models.inbound import Receipt, ReceiptLine
 from lotline.models.lot import Lot
 from lotline.models.outbox import OutboxEvent
 from lotline.models.quality import QualityDecision
+from lotline.models.signature import Signature
 from lotline.models.stock import StockMovement, StockOnHand
 from lotline.places import service as places
 from lotline.quality import policies
@@ -479,3 +480,58 @@ def test_a_trusted_products_signed_policy_releases_what_arrives(
     assert flour_lot.quality_status == "RELEASED"
     assert decision.policy_id is not None
     assert decision.signature_id is not None
+
+
+def test_a_qa_manager_countersigns_the_override_of_a_receiving_clerk(
+    db: Database, clock: FakeClock, setup: Receiving
+) -> None:
+    short = LineInput(scan=gs1_128("SHORT2", expiry="260303"))
+    record_id = receiving.override_record_id(setup.pork, "SHORT2")
+
+    def grant_for(username: str) -> str:
+        with db.transaction(clock=clock) as uow:
+            secret, _grant = signatures.authorize_signing(
+                uow,
+                principal=principal(db, username),
+                web_session=None,
+                username=username,
+                password=PASSWORD,
+                meaning=Meaning.OVERRIDE,
+                record_type=receiving.OVERRIDE_RECORD_TYPE,
+                record_id=record_id,
+                client_ip=None,
+            )
+            return secret
+
+    def by_warehouse_at_b(grant: str) -> LineInput:
+        return LineInput(scan=short.scan, override_signing_grant=grant, override_reason="line stop otherwise")
+
+    # The warehouse user (site B) may receive but not decide quality: their own grant is refused.
+    with pytest.raises(LotlineError) as own, db.transaction(clock=clock) as uow:
+        receiving.create_receipt(
+            uow,
+            site_id=setup.site_b,
+            supplier_id=setup.supplier,
+            location_id=setup.dock_b,
+            purchase_order=None,
+            delivery_note=None,
+            lines=[by_warehouse_at_b(grant_for("warehouse"))],
+            principal=principal(db, "warehouse"),
+        )
+    assert own.value.field == "lines.0.override_signing_grant"
+    # The QA manager re-authenticates for this exception; the clerk posts the receipt with it.
+    with db.transaction(clock=clock) as uow:
+        receipt = receiving.create_receipt(
+            uow,
+            site_id=setup.site_b,
+            supplier_id=setup.supplier,
+            location_id=setup.dock_b,
+            purchase_order=None,
+            delivery_note=None,
+            lines=[by_warehouse_at_b(grant_for("qa_manager"))],
+            principal=principal(db, "warehouse"),
+        )
+        line = receiving.receipt_lines(uow, receipt_ids=[receipt.id])[receipt.id][0]
+        signature = uow.session.get_one(Signature, line.override_signature_id)
+    assert signature.printed_name == "Qa_Manager User"
+    assert signature.meaning == "override"

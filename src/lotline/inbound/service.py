@@ -66,7 +66,12 @@ _SCANNED = (
     "sscc",
 )
 # Errors raised by the services we call name their own parameters; on a line they name ours.
-_FIELD_NAMES = {"produced_on": "production_date", "from_unit": "unit", "to_unit": "unit"}
+_FIELD_NAMES = {
+    "produced_on": "production_date",
+    "from_unit": "unit",
+    "to_unit": "unit",
+    "signing_grant": "override_signing_grant",
+}
 
 
 class ShortShelfLife(InvalidInput):
@@ -460,7 +465,11 @@ def override_record_id(product_id: int, supplier_lot_code: str) -> str:
 def _sign_override(
     uow: UnitOfWork, line: _Line, *, principal: Principal, site: Site, supplier_id: int
 ) -> int:
-    if not principal.can(OVERRIDE_PERMISSION, site.id):
+    # The receiver may sign the exception themselves if they may decide quality, or a QA person
+    # countersigns: they re-authenticated for this grant, so the signature is theirs.
+    holder = signatures.grant_holder(uow, grant_secret=line.entered.override_signing_grant)
+    signer = holder if holder is not None and holder.user_id != principal.user_id else principal
+    if not signer.can(OVERRIDE_PERMISSION, site.id):
         raise PermissionDenied(permission=OVERRIDE_PERMISSION.value, field="override_signing_grant")
     assert line.shortfall is not None
     assert line.expiry_date is not None
@@ -477,7 +486,7 @@ def _sign_override(
     }
     signature = signatures.sign(
         uow,
-        principal=principal,
+        principal=signer,
         grant_secret=line.entered.override_signing_grant,
         meaning=Meaning.OVERRIDE,
         record_type=OVERRIDE_RECORD_TYPE,

@@ -110,6 +110,20 @@ def authorize_signing(
     return secret, grant
 
 
+def grant_holder(uow: UnitOfWork, *, grant_secret: str | None) -> Principal | None:
+    """Who re-authenticated for this grant (without using it up): for a countersignature, where
+    the person signing is not the one entering the record (a QA manager approving a receiving
+    clerk's exception). None for an unknown grant; ``sign`` still checks everything else."""
+    if not grant_secret:
+        return None
+    grant = uow.session.execute(
+        select(SigningGrant).where(SigningGrant.grant_hash == _digest(grant_secret))
+    ).scalar_one_or_none()
+    if grant is None:
+        return None
+    return auth.principal_for(auth.get_user(uow, user_id=grant.user_id))
+
+
 def sign(
     uow: UnitOfWork,
     *,
