@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from lotline.api.deps import get_uow, requires
 from lotline.api.problems import STATUS_BY_KIND
-from lotline.domain.errors import N_, InvalidInput, LoginThrottled, LotlineError, NotFound
+from lotline.domain.errors import N_, InvalidInput, LotlineError, NotFound
 from lotline.domain.expiry import RedateKind
 from lotline.domain.permissions import Permission, Principal
 from lotline.domain.signature import Meaning
@@ -24,46 +24,15 @@ from lotline.lots import decisions, overview, queries, service
 from lotline.models.catalog import Product
 from lotline.models.quality import InspectionRecord
 from lotline.models.site import Site
-from lotline.signatures import service as signatures
 from lotline.uow import UnitOfWork
+from lotline.web.fields import choice, optional_int, readable_sites
 from lotline.web.routing import WebRoute
 from lotline.web.shell import redirect, render
+from lotline.web.signing import authorize
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
 PAGE_SIZE = 50
-
-
-def optional_int(value: str | None, field: str) -> int | None:
-    """A whole number from a form or query field; blank means "not given"."""
-    if value is None or not value.strip():
-        return None
-    try:
-        number = int(value)
-    except ValueError:
-        raise InvalidInput(
-            N_("{field} must be a whole number."), field=field, code="web.not_a_number"
-        ) from None
-    if number < 0 or number > 2**53 - 1:
-        raise InvalidInput(N_("{field} must be a whole number."), field=field, code="web.not_a_number")
-    return number
-
-
-def choice(value: str | None, allowed: type[Any], field: str) -> str | None:
-    """An enum value from a form or query field; blank means "not given"."""
-    if value is None or not value.strip():
-        return None
-    if value not in {member.value for member in allowed}:
-        raise InvalidInput(N_("{field} has a value that is not allowed."), field=field, code="web.bad_choice")
-    return value
-
-
-def readable_sites(uow: UnitOfWork, principal: Principal, permission: Permission) -> list[Site]:
-    allowed = principal.site_ids_with(permission)
-    query = select(Site).order_by(Site.code)
-    if allowed is not None:
-        query = query.where(Site.id.in_(allowed))
-    return list(uow.session.scalars(query))
 
 
 def product_choices(uow: UnitOfWork) -> list[Product]:
@@ -251,36 +220,6 @@ def _sign_page(
     )
 
 
-def _authorize(
-    request: Request,
-    uow: UnitOfWork,
-    principal: Principal,
-    *,
-    username: str,
-    password: str,
-    meaning: Meaning,
-    record_type: str,
-    record_id: int,
-) -> str:
-    """Check the signer's password for one record; a failed attempt is committed (audited)."""
-    try:
-        secret, _grant = signatures.authorize_signing(
-            uow,
-            principal=principal,
-            web_session=getattr(request.state, "web_session", None),
-            username=username.strip() or None,
-            password=password,
-            meaning=meaning,
-            record_type=record_type,
-            record_id=str(record_id),
-            client_ip=request.client.host if request.client else None,
-        )
-    except (signatures.SignatureRejected, LoginThrottled):
-        uow.commit()  # the refused attempt stays on record
-        raise
-    return secret
-
-
 def _hold_summary(uow: UnitOfWork, hold_id: int, principal: Principal) -> tuple[Any, Any, dict[str, Any]]:
     hold = service.visible_hold(uow, principal, hold_id, Permission.HOLD_LIFT)
     if hold.lifted_at is not None:
@@ -340,7 +279,7 @@ def lift_hold(
     try:
         if not reason.strip():
             raise InvalidInput(N_("{field} is required."), field="reason", code="hold.reason_required")
-        secret = _authorize(
+        secret = authorize(
             request,
             uow,
             principal,
@@ -414,7 +353,7 @@ def redate(
         chosen = RedateKind(choice(kind, RedateKind, "kind") or "")
         if not reason.strip():
             raise InvalidInput(N_("{field} is required."), field="reason", code="redate.reason_required")
-        secret = _authorize(
+        secret = authorize(
             request,
             uow,
             principal,
@@ -516,7 +455,7 @@ def decide(
     try:
         if not reason.strip():
             raise InvalidInput(N_("{field} is required."), field="reason", code="lot.reason_required")
-        secret = _authorize(
+        secret = authorize(
             request,
             uow,
             principal,

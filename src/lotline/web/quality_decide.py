@@ -13,9 +13,8 @@ from sqlalchemy import select
 
 from lotline.api.deps import get_uow, requires
 from lotline.api.problems import STATUS_BY_KIND
-from lotline.domain.errors import N_, InvalidInput, LoginThrottled, LotlineError
+from lotline.domain.errors import N_, InvalidInput, LotlineError
 from lotline.domain.permissions import Permission, Principal
-from lotline.domain.signature import Meaning
 from lotline.domain.status import QualityStatus
 from lotline.i18n import gettext_for
 from lotline.lots.service import visible_lot
@@ -25,10 +24,10 @@ from lotline.models.quality import InspectionRecord
 from lotline.models.site import Site
 from lotline.quality import decisions
 from lotline.quality.scope import checked_part
-from lotline.signatures import service as signatures
 from lotline.uow import UnitOfWork
 from lotline.web.routing import WebRoute
 from lotline.web.shell import redirect, render
+from lotline.web.signing import authorize
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
@@ -255,7 +254,17 @@ def decide(
         # for each grant. A refused first attempt is committed so that it stays on record.
         meaning = decisions.MEANINGS[choice.decision]
         grants = [
-            _authorize(request, uow, principal, lot_id, (username, password), meaning, first=i == 0)
+            authorize(
+                request,
+                uow,
+                principal,
+                username=username,
+                password=password,
+                meaning=meaning,
+                record_type="lot",
+                record_id=lot_id,
+                keep_failure=i == 0,
+            )
             for i in range(len(choice.parts))
         ]
         for part, grant in zip(choice.parts, grants, strict=True):
@@ -286,34 +295,3 @@ def decide(
         else _("Rejected and signed: %(n)s decision(s).")
     )
     return redirect(f"/quality/lots/{lot_id}", flash=done % {"n": len(choice.parts)})
-
-
-def _authorize(
-    request: Request,
-    uow: UnitOfWork,
-    principal: Principal,
-    lot_id: int,
-    signer: tuple[str, str],
-    meaning: Meaning,
-    *,
-    first: bool,
-) -> str:
-    """A one-use grant for the lot; a refused first attempt is committed (audited)."""
-    username, password = signer
-    try:
-        secret, _grant = signatures.authorize_signing(
-            uow,
-            principal=principal,
-            web_session=getattr(request.state, "web_session", None),
-            username=username.strip() or None,
-            password=password,
-            meaning=meaning,
-            record_type="lot",
-            record_id=str(lot_id),
-            client_ip=request.client.host if request.client else None,
-        )
-    except (signatures.SignatureRejected, LoginThrottled):
-        if first:
-            uow.commit()  # nothing else is written yet: the refused attempt stays on record
-        raise
-    return secret

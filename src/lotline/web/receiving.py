@@ -19,18 +19,18 @@ from sqlalchemy import select
 
 from lotline.api.deps import get_uow, requires
 from lotline.api.problems import STATUS_BY_KIND
-from lotline.domain.errors import N_, InvalidInput, LoginThrottled, LotlineError, NotFound
+from lotline.domain.errors import N_, InvalidInput, LotlineError, NotFound
 from lotline.domain.permissions import Permission, Principal
 from lotline.domain.signature import Meaning
 from lotline.i18n import gettext_for
 from lotline.inbound import service
 from lotline.models.catalog import Location, Partner, Product
 from lotline.models.site import Site
-from lotline.signatures import service as signatures
 from lotline.uow import UnitOfWork
-from lotline.web.lots import optional_int, readable_sites
+from lotline.web.fields import optional_int, readable_sites
 from lotline.web.routing import WebRoute
 from lotline.web.shell import redirect, render
+from lotline.web.signing import authorize
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
@@ -450,12 +450,14 @@ def _post(
             if not signing or short_line is None or not principal.can(service.OVERRIDE_PERMISSION, site_id):
                 raise
             # Nothing was written: the user signs the override for this line, and it is posted again.
-            grant = _authorize_override(
+            grant = authorize(
                 request,
                 uow,
                 principal,
                 username=username,
                 password=password,
+                meaning=Meaning.OVERRIDE,
+                record_type=service.OVERRIDE_RECORD_TYPE,
                 record_id=service.override_record_id(
                     int(str(short.params["product_id"])), str(short.params["lot"])
                 ),
@@ -469,25 +471,3 @@ def _post(
         f"/receipts/{receipt.id}",
         flash=_("Receipt %(number)s posted: the goods are in quarantine.") % {"number": receipt.number},
     )
-
-
-def _authorize_override(
-    request: Request, uow: UnitOfWork, principal: Principal, *, username: str, password: str, record_id: str
-) -> str:
-    """A one-use grant to sign one line's override; a failed password is committed (audited)."""
-    try:
-        secret, _grant = signatures.authorize_signing(
-            uow,
-            principal=principal,
-            web_session=getattr(request.state, "web_session", None),
-            username=username.strip() or None,
-            password=password,
-            meaning=Meaning.OVERRIDE,
-            record_type=service.OVERRIDE_RECORD_TYPE,
-            record_id=record_id,
-            client_ip=request.client.host if request.client else None,
-        )
-    except (signatures.SignatureRejected, LoginThrottled):
-        uow.commit()  # the refused attempt stays on record
-        raise
-    return secret

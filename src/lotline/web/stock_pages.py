@@ -34,9 +34,10 @@ from lotline.models.stock import StockMovement, StockOnHand
 from lotline.stock import disposal, operations, queries, transfers
 from lotline.stock.operations import Amount, Source
 from lotline.uow import UnitOfWork
-from lotline.web.lots import _authorize, choice, optional_int, readable_sites
+from lotline.web.fields import choice, optional_int, readable_sites
 from lotline.web.routing import WebRoute
 from lotline.web.shell import redirect, render
+from lotline.web.signing import authorize
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
@@ -466,7 +467,7 @@ def _signed(
         try:
             if operation != "count" or plan is None or plan.difference != 0:
                 operations.stated_reason(fields["reason"], required=True)
-            grant = _authorize(
+            grant = authorize(
                 request,
                 uow,
                 principal,
