@@ -234,6 +234,47 @@ def stated_reason(reason: str | None, *, required: bool) -> str | None:
     return text or None
 
 
+def book_one(
+    uow: UnitOfWork,
+    taking: Taking,
+    amount: Amount,
+    *,
+    kind: MovementKind,
+    target: Bucket | None,
+    action: str,
+    event: str,
+    reason: str | None,
+    reference: tuple[str, object] | None = None,
+) -> Outcome:
+    """Post one movement of ``amount`` from the taken bucket and announce it (audit + event)."""
+    quantity = quantity_of(uow, taking.product, amount, whole=bucket_row(uow, taking.lot.id, taking.bucket))
+    txn = new_txn()
+    posted = post(
+        uow,
+        kind=kind,
+        lot=taking.lot,
+        quantity=quantity,
+        entered_qty=amount.qty,
+        entered_unit=amount.unit,
+        source=taking.bucket,
+        target=target,
+        txn_id=txn,
+        reason=stated_reason(reason, required=False),
+        reference=reference,
+    )
+    announce(
+        uow,
+        action=action,
+        event=event,
+        lot=taking.lot,
+        site_id=taking.place.site_id,
+        txn_id=txn,
+        movements=[posted],
+        reason=posted.reason,
+    )
+    return Outcome(txn, [posted])
+
+
 # --- putaway and moves within a site ----------------------------------------------------------
 
 
@@ -254,34 +295,18 @@ def move(
     target_place = place_by_id(uow, to_location_id, "to_location_id")
     if target_place.site_id != taking.place.site_id:
         raise OtherSite(field="to_location_id", location=target_place.code)
-    quantity = quantity_of(uow, taking.product, amount, whole=bucket_row(uow, lot_id, taking.bucket))
-    txn = new_txn()
     kind = MovementKind.PUTAWAY if putaway else MovementKind.MOVE
-    moved = post(
+    sscc = taking.bucket.sscc if to_sscc is None else to_sscc
+    return book_one(
         uow,
+        taking,
+        amount,
         kind=kind,
-        lot=taking.lot,
-        quantity=quantity,
-        entered_qty=amount.qty,
-        entered_unit=amount.unit,
-        source=taking.bucket,
-        target=Bucket(
-            to_location_id, taking.bucket.status, taking.bucket.sscc if to_sscc is None else to_sscc
-        ),
-        txn_id=txn,
-        reason=stated_reason(reason, required=False),
-    )
-    announce(
-        uow,
+        target=Bucket(to_location_id, taking.bucket.status, sscc),
         action=kind.value,
         event=events.STOCK_MOVED,
-        lot=taking.lot,
-        site_id=taking.place.site_id,
-        txn_id=txn,
-        movements=[moved],
-        reason=moved.reason,
+        reason=reason,
     )
-    return Outcome(txn, [moved])
 
 
 # --- samples ----------------------------------------------------------------------------------
@@ -299,31 +324,17 @@ def take_sample(
 ) -> Outcome:
     """A QC sample taken for testing: it leaves the books (consumed by the test)."""
     taking = taking_from(uow, principal, lot_id, source)
-    quantity = quantity_of(uow, taking.product, amount, whole=bucket_row(uow, lot_id, taking.bucket))
-    txn = new_txn()
-    taken = post(
+    return book_one(
         uow,
+        taking,
+        amount,
         kind=MovementKind.QC_SAMPLE,
-        lot=taking.lot,
-        quantity=quantity,
-        entered_qty=amount.qty,
-        entered_unit=amount.unit,
-        source=taking.bucket,
-        txn_id=txn,
-        reason=stated_reason(reason, required=False),
-        reference=("sample", reference) if reference else None,
-    )
-    announce(
-        uow,
+        target=None,
         action="qc_sample",
         event=events.STOCK_SAMPLED,
-        lot=taking.lot,
-        site_id=taking.place.site_id,
-        txn_id=txn,
-        movements=[taken],
-        reason=taken.reason,
+        reason=reason,
+        reference=("sample", reference) if reference else None,
     )
-    return Outcome(txn, [taken])
 
 
 def retain_sample(
@@ -341,31 +352,16 @@ def retain_sample(
     target_place = place_by_id(uow, to_location_id, "to_location_id")
     if target_place.site_id != taking.place.site_id:
         raise OtherSite(field="to_location_id", location=target_place.code)
-    quantity = quantity_of(uow, taking.product, amount, whole=bucket_row(uow, lot_id, taking.bucket))
-    txn = new_txn()
-    kept = post(
+    return book_one(
         uow,
+        taking,
+        amount,
         kind=MovementKind.RETAIN_SAMPLE,
-        lot=taking.lot,
-        quantity=quantity,
-        entered_qty=amount.qty,
-        entered_unit=amount.unit,
-        source=taking.bucket,
         target=Bucket(to_location_id, StockStatus.RETAINED_SAMPLE, taking.bucket.sscc),
-        txn_id=txn,
-        reason=stated_reason(reason, required=False),
-    )
-    announce(
-        uow,
         action="retain_sample",
         event=events.STOCK_RETAINED,
-        lot=taking.lot,
-        site_id=taking.place.site_id,
-        txn_id=txn,
-        movements=[kept],
-        reason=kept.reason,
+        reason=reason,
     )
-    return Outcome(txn, [kept])
 
 
 __all__ = [

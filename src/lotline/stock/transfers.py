@@ -24,7 +24,7 @@ from lotline.stock.operations import (
     Outcome,
     Source,
     announce,
-    bucket_row,
+    book_one,
     lot_by_id,
     place_by_id,
     quantity_of,
@@ -32,7 +32,7 @@ from lotline.stock.operations import (
     stated_reason,
     taking_from,
 )
-from lotline.stock.service import Bucket, new_txn, post
+from lotline.stock.service import Bucket, post
 from lotline.uow import UnitOfWork
 
 
@@ -61,32 +61,17 @@ def transfer_out(
     target_place = place_by_id(uow, to_location_id, "to_location_id")
     if target_place.site_id == taking.place.site_id:
         raise SameSite(field="to_location_id", location=target_place.code)
-    quantity = quantity_of(uow, taking.product, amount, whole=bucket_row(uow, lot_id, taking.bucket))
-    txn = new_txn()
     # The status it had is kept on the movement itself (from_status) and restored on receipt.
-    sent = post(
+    return book_one(
         uow,
+        taking,
+        amount,
         kind=MovementKind.TRANSFER_OUT,
-        lot=taking.lot,
-        quantity=quantity,
-        entered_qty=amount.qty,
-        entered_unit=amount.unit,
-        source=taking.bucket,
         target=Bucket(to_location_id, StockStatus.IN_TRANSIT, taking.bucket.sscc),
-        txn_id=txn,
-        reason=stated_reason(reason, required=False),
-    )
-    announce(
-        uow,
         action="transfer_out",
         event=events.STOCK_TRANSFER_SENT,
-        lot=taking.lot,
-        site_id=taking.place.site_id,
-        txn_id=txn,
-        movements=[sent],
-        reason=sent.reason,
+        reason=reason,
     )
-    return Outcome(txn, [sent])
 
 
 def transfer_sent(uow: UnitOfWork, *, txn_id: str, lock: bool = False) -> StockMovement:
