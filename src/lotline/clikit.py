@@ -11,10 +11,14 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from lotline.auth import service as auth
 from lotline.config import Settings, get_settings
-from lotline.domain.errors import LotlineError
+from lotline.domain.errors import LoginThrottled, LotlineError, PermissionDenied
+from lotline.domain.permissions import Permission, Principal
+from lotline.domain.signature import Meaning
 from lotline.i18n import gettext_for
-from lotline.uow import Actor, Database
+from lotline.signatures import service as signatures
+from lotline.uow import Actor, Database, UnitOfWork
 
 console = Console()
 errors = Console(stderr=True)
@@ -78,3 +82,43 @@ def seal(db: Database) -> None:
     from lotline.audit.sealer import seal_pending
 
     seal_pending(db)
+
+
+def console_signer(uow: UnitOfWork, username: str, permission: Permission, site_id: int) -> Principal:
+    """The person named by ``--user``, who must hold ``permission`` at the site; acts from now on."""
+    principal = auth.principal_for(auth.get_user_by_name(uow, username=username, field="user"))
+    if not principal.can(permission, site_id):
+        raise PermissionDenied(permission=permission.value, field="user")
+    uow.act_as(principal)
+    return principal
+
+
+def sign_at_console(
+    uow: UnitOfWork,
+    principal: Principal,
+    password: str,
+    meaning: Meaning,
+    record_type: str,
+    record_id: object,
+) -> str:
+    """Re-authenticate the signer at the console (both components, every time) for one record.
+
+    A refused password is committed before the error is raised, so the failed attempt stays in
+    the audit trail: call this before anything else is written in the transaction.
+    """
+    try:
+        secret, _grant = signatures.authorize_signing(
+            uow,
+            principal=principal,
+            web_session=None,
+            username=principal.username,
+            password=password,
+            meaning=meaning,
+            record_type=record_type,
+            record_id=str(record_id),
+            client_ip=None,
+        )
+    except (signatures.SignatureRejected, LoginThrottled):
+        uow.commit()  # nothing else happened yet: keep the failed attempt on record
+        raise
+    return secret

@@ -14,8 +14,8 @@ from rich.table import Table
 from sqlalchemy import select
 
 from lotline.auth import service as auth
-from lotline.clikit import console, open_db, reports_errors, seal, t
-from lotline.domain.errors import N_, InvalidInput, LoginThrottled, NotFound, PermissionDenied
+from lotline.clikit import console, open_db, reports_errors, seal, sign_at_console, t
+from lotline.domain.errors import N_, InvalidInput, NotFound, PermissionDenied
 from lotline.domain.permissions import Permission, Principal
 from lotline.domain.signature import Meaning
 from lotline.inbound import service
@@ -23,7 +23,6 @@ from lotline.inbound.schemas import ReceiptLineIn
 from lotline.models.catalog import Location, Partner, Product
 from lotline.models.inbound import Receipt
 from lotline.models.site import Site
-from lotline.signatures import service as signatures
 from lotline.uow import UnitOfWork
 
 app = typer.Typer(help="Receipts from suppliers: create, list, show", no_args_is_help=True)
@@ -139,10 +138,12 @@ def create(
                 number = int(short.field.split(".")[1])
                 if password is None:
                     password = typer.prompt(t("password for {user}", user=username), hide_input=True)
-                grant = _authorize_override(
+                grant = sign_at_console(
                     uow,
                     principal,
                     password,
+                    Meaning.OVERRIDE,
+                    service.OVERRIDE_RECORD_TYPE,
                     service.override_record_id(
                         int(str(short.params["product_id"])), str(short.params["lot"])
                     ),
@@ -154,25 +155,6 @@ def create(
         count = len(lines)
     seal(db)
     console.print(t("receipt {number} posted: {count} lines in quarantine", number=number_text, count=count))
-
-
-def _authorize_override(uow: UnitOfWork, principal: Principal, password: str, record_id: str) -> str:
-    try:
-        secret, _grant = signatures.authorize_signing(
-            uow,
-            principal=principal,
-            web_session=None,
-            username=principal.username,
-            password=password,
-            meaning=Meaning.OVERRIDE,
-            record_type=service.OVERRIDE_RECORD_TYPE,
-            record_id=record_id,
-            client_ip=None,
-        )
-    except (signatures.SignatureRejected, LoginThrottled):
-        uow.commit()  # nothing else was written: keep the failed attempt on record
-        raise
-    return secret
 
 
 @app.command("list")

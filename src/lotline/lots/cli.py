@@ -8,18 +8,25 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
-from lotline.auth import service as auth
-from lotline.clikit import cli_actor, console, open_db, reports_errors, seal, t
-from lotline.domain.errors import N_, LoginThrottled, NotFound, PermissionDenied
+from lotline.clikit import (
+    cli_actor,
+    console,
+    console_signer,
+    open_db,
+    reports_errors,
+    seal,
+    sign_at_console,
+    t,
+)
+from lotline.domain.errors import N_, NotFound
 from lotline.domain.expiry import RedateKind
-from lotline.domain.permissions import Permission, Principal
+from lotline.domain.permissions import Permission
 from lotline.domain.signature import Meaning
 from lotline.domain.status import HoldType, QualityStatus
 from lotline.lots import decisions, queries, service
 from lotline.models.catalog import Product
 from lotline.models.lot import Hold, Lot
 from lotline.models.site import Site
-from lotline.signatures import service as signatures
 from lotline.uow import UnitOfWork
 
 app = typer.Typer(help="Lots: list, show, hold, lift a hold, re-date", no_args_is_help=True)
@@ -30,36 +37,6 @@ def _lot_by_code(uow: UnitOfWork, code: str) -> Lot:
     if len(found) != 1:
         raise NotFound(entity=N_("lot"), key=code, field="lot")
     return found[0]
-
-
-def _signer(uow: UnitOfWork, username: str, permission: Permission, site_id: int) -> Principal:
-    principal = auth.principal_for(auth.get_user_by_name(uow, username=username, field="user"))
-    if not principal.can(permission, site_id):
-        raise PermissionDenied(permission=permission.value, field="user")
-    uow.act_as(principal)
-    return principal
-
-
-def _sign_as(
-    uow: UnitOfWork, principal: Principal, password: str, meaning: Meaning, record_type: str, record_id: int
-) -> str:
-    """Re-authenticate the signer at the console (both components, every time) for one record."""
-    try:
-        secret, _grant = signatures.authorize_signing(
-            uow,
-            principal=principal,
-            web_session=None,
-            username=principal.username,
-            password=password,
-            meaning=meaning,
-            record_type=record_type,
-            record_id=str(record_id),
-            client_ip=None,
-        )
-    except (signatures.SignatureRejected, LoginThrottled):
-        uow.commit()  # nothing else happened yet: keep the failed attempt on record
-        raise
-    return secret
 
 
 @app.command("list")
@@ -158,8 +135,8 @@ def lift_hold(
         found = uow.session.get(Hold, hold_id)
         if found is None:
             raise NotFound(entity=N_("active hold"), key=hold_id, field="hold_id")
-        principal = _signer(uow, username, Permission.HOLD_LIFT, found.site_id)
-        secret = _sign_as(uow, principal, password, Meaning.LIFT_HOLD, "hold", hold_id)
+        principal = console_signer(uow, username, Permission.HOLD_LIFT, found.site_id)
+        secret = sign_at_console(uow, principal, password, Meaning.LIFT_HOLD, "hold", hold_id)
         service.lift_hold(uow, hold_id=hold_id, reason=reason, principal=principal, signing_grant=secret)
     seal(db)
     console.print(t("hold {id} lifted", id=hold_id))
@@ -179,8 +156,8 @@ def redate(
     db = open_db()
     with db.transaction() as uow:
         lot = _lot_by_code(uow, code)
-        principal = _signer(uow, username, Permission.QUALITY_DECIDE, lot.site_id)
-        secret = _sign_as(uow, principal, password, Meaning.REDATE, "lot", lot.id)
+        principal = console_signer(uow, username, Permission.QUALITY_DECIDE, lot.site_id)
+        secret = sign_at_console(uow, principal, password, Meaning.REDATE, "lot", lot.id)
         service.redate_lot(
             uow,
             lot_id=lot.id,
@@ -200,8 +177,8 @@ def _decide(
     db = open_db()
     with db.transaction() as uow:
         lot = _lot_by_code(uow, code)
-        principal = _signer(uow, username, Permission.QUALITY_DECIDE, lot.site_id)
-        secret = _sign_as(uow, principal, password, decisions.MEANINGS[decision], "lot", lot.id)
+        principal = console_signer(uow, username, Permission.QUALITY_DECIDE, lot.site_id)
+        secret = sign_at_console(uow, principal, password, decisions.MEANINGS[decision], "lot", lot.id)
         decisions.decide(
             uow,
             lot_id=lot.id,

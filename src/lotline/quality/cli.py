@@ -9,15 +9,22 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
-from lotline.auth import service as auth
-from lotline.clikit import cli_actor, console, open_db, reports_errors, seal, t
-from lotline.domain.errors import N_, InvalidInput, LoginThrottled, NotFound, PermissionDenied
-from lotline.domain.permissions import Permission, Principal
+from lotline.clikit import (
+    cli_actor,
+    console,
+    console_signer,
+    open_db,
+    reports_errors,
+    seal,
+    sign_at_console,
+    t,
+)
+from lotline.domain.errors import N_, InvalidInput, NotFound
+from lotline.domain.permissions import Permission
 from lotline.domain.status import QualityStatus
 from lotline.models.catalog import Location
 from lotline.models.lot import Lot
 from lotline.quality import decisions, inspections, policies
-from lotline.signatures import service as signatures
 from lotline.uow import UnitOfWork
 
 app = typer.Typer(help="Quality: inspections and usage decisions (release, reject)", no_args_is_help=True)
@@ -93,14 +100,6 @@ def record(
         )
 
 
-def _signer(uow: UnitOfWork, username: str, site_id: int) -> Principal:
-    principal = auth.principal_for(auth.get_user_by_name(uow, username=username, field="user"))
-    if not principal.can(Permission.QUALITY_DECIDE, site_id):
-        raise PermissionDenied(permission=Permission.QUALITY_DECIDE.value, field="user")
-    uow.act_as(principal)
-    return principal
-
-
 def _decide(
     decision: QualityStatus,
     code: str,
@@ -128,22 +127,8 @@ def _decide(
             location_id=_location(uow, lot, location) if location else None,
             sscc=sscc,
         )
-        principal = _signer(uow, username, lot.site_id)
-        try:
-            secret, _grant = signatures.authorize_signing(
-                uow,
-                principal=principal,
-                web_session=None,
-                username=principal.username,
-                password=password,
-                meaning=decisions.MEANINGS[decision],
-                record_type="lot",
-                record_id=str(lot.id),
-                client_ip=None,
-            )
-        except (signatures.SignatureRejected, LoginThrottled):
-            uow.commit()  # nothing else happened yet: keep the failed attempt on record
-            raise
+        principal = console_signer(uow, username, Permission.QUALITY_DECIDE, lot.site_id)
+        secret = sign_at_console(uow, principal, password, decisions.MEANINGS[decision], "lot", lot.id)
         made = decisions.decide_usage(
             uow,
             lot_id=lot.id,

@@ -7,7 +7,7 @@ else — certainly not an integration token — releases stock without a signatu
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import select
@@ -88,6 +88,18 @@ def active_policy(uow: UnitOfWork, *, product_id: int) -> ReleasePolicy | None:
         .order_by(ReleasePolicy.id.desc())
         .limit(1)
     ).one_or_none()
+
+
+def products_with_policy(uow: UnitOfWork, product_ids: Iterable[int]) -> set[int]:
+    """Which of ``product_ids`` carry an active release policy (one query)."""
+    chosen = set(product_ids)
+    if not chosen:
+        return set()
+    return set(
+        uow.session.scalars(
+            select(ReleasePolicy.product_id).where(ReleasePolicy.product_id.in_(chosen), ReleasePolicy.active)
+        )
+    )
 
 
 def _retire(uow: UnitOfWork, policy: ReleasePolicy) -> None:

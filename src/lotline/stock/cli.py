@@ -12,16 +12,23 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
-from lotline.auth import service as auth
-from lotline.clikit import cli_actor, console, open_db, reports_errors, seal, t
-from lotline.domain.errors import N_, InvalidInput, LoginThrottled, NotFound, PermissionDenied
-from lotline.domain.permissions import Permission, Principal
+from lotline.clikit import (
+    cli_actor,
+    console,
+    console_signer,
+    open_db,
+    reports_errors,
+    seal,
+    sign_at_console,
+    t,
+)
+from lotline.domain.errors import N_, InvalidInput, NotFound
+from lotline.domain.permissions import Permission
 from lotline.domain.signature import Meaning
 from lotline.domain.status import StockStatus
 from lotline.models.catalog import Location, Product
 from lotline.models.lot import Lot
 from lotline.models.site import Site
-from lotline.signatures import service as signatures
 from lotline.stock import check as ledger_check
 from lotline.stock import disposal, operations, queries, transfers
 from lotline.stock.operations import Amount, Outcome, Source
@@ -122,34 +129,6 @@ def _place(uow: UnitOfWork, spec: str, field: str) -> Location:
     if len(found) != 1:
         raise NotFound(entity=N_("location"), key=spec, field=field)
     return found[0]
-
-
-def _signer(uow: UnitOfWork, username: str, site_id: int) -> Principal:
-    principal = auth.principal_for(auth.get_user_by_name(uow, username=username, field="user"))
-    if not principal.can(Permission.STOCK_MOVE, site_id):
-        raise PermissionDenied(permission=Permission.STOCK_MOVE.value, field="user")
-    uow.act_as(principal)
-    return principal
-
-
-def _sign_as(uow: UnitOfWork, principal: Principal, password: str, meaning: Meaning, lot_id: int) -> str:
-    """Re-authenticate the signer at the console for one lot and meaning."""
-    try:
-        secret, _grant = signatures.authorize_signing(
-            uow,
-            principal=principal,
-            web_session=None,
-            username=principal.username,
-            password=password,
-            meaning=meaning,
-            record_type="lot",
-            record_id=str(lot_id),
-            client_ip=None,
-        )
-    except (signatures.SignatureRejected, LoginThrottled):
-        uow.commit()  # nothing else happened yet: keep the failed attempt on record
-        raise
-    return secret
 
 
 def _report(outcome: Outcome) -> None:
@@ -388,9 +367,9 @@ def count(
                     field="user",
                     code="stock.signature_required",
                 )
-            principal = _signer(uow, username, place.site_id)
+            principal = console_signer(uow, username, Permission.STOCK_MOVE, place.site_id)
             typed = password if password is not None else typer.prompt(t("Password"), hide_input=True)
-            secret = _sign_as(uow, principal, typed, Meaning.APPROVE, found.id)
+            secret = sign_at_console(uow, principal, typed, Meaning.APPROVE, "lot", found.id)
         outcome = disposal.count(
             uow,
             principal=principal,
@@ -421,8 +400,8 @@ def _dispose(
     with db.transaction() as uow:
         found = _lot(uow, lot)
         place = _place(uow, source, "from")
-        principal = _signer(uow, username, place.site_id)
-        secret = _sign_as(uow, principal, password, meaning, found.id)
+        principal = console_signer(uow, username, Permission.STOCK_MOVE, place.site_id)
+        secret = sign_at_console(uow, principal, password, meaning, "lot", found.id)
         act = disposal.scrap if meaning is Meaning.SCRAP else disposal.return_to_supplier
         outcome = act(
             uow,
