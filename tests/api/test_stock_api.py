@@ -313,6 +313,17 @@ def test_an_inter_site_transfer_is_in_transit_then_received_with_a_shortage(
     assert [(line["location_code"], Decimal(line["qty_base"])) for line in site_a_store["items"]] == [
         ("FZ-01", Decimal(6))
     ]
+    # Site B now holds some of site A's lot: its warehouse reads the lot and what lies at site B
+    # (the shipment on its way there included), never site A's buckets or movements.
+    warehouse_b = people.bearer("warehouse")
+    assert client.get(f"/api/v1/lots/{floor.lot}", headers=warehouse_b).status_code == 200
+    at_b = client.get(f"/api/v1/lots/{floor.lot}/stock", headers=warehouse_b).json()["items"]
+    assert [(line["location_id"], Decimal(line["qty_base"])) for line in at_b] == [
+        (floor.far_freezer, Decimal(23))
+    ]
+    seen = client.get(f"/api/v1/lots/{floor.lot}/movements", headers=warehouse_b).json()["items"]
+    assert {m["kind"] for m in seen} == {"transfer_out", "transfer_in", "transit_shortage"}
+    assert all(m["to_location_id"] == floor.far_freezer for m in seen if m["kind"] == "transfer_out")
     closes(db)
 
 

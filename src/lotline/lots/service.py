@@ -27,6 +27,7 @@ from lotline.domain.signature import Meaning
 from lotline.domain.status import HoldType, QualityStatus, StockStatus
 from lotline.models.catalog import LotType, Partner
 from lotline.models.lot import Hold, Lot
+from lotline.models.stock import StockOnHand
 from lotline.outbox import events
 from lotline.outbox.service import emit
 from lotline.signatures import service as signatures
@@ -45,17 +46,39 @@ def get_lot(uow: UnitOfWork, *, lot_id: int) -> Lot:
 
 
 def visible_lot(uow: UnitOfWork, principal: Principal, lot_id: int, permission: Permission) -> Lot:
-    """The lot, if the caller holds ``permission`` at its site.
+    """The lot, if the caller holds ``permission`` at its site (a read: or where it is stocked).
 
     Someone who may not even read the lot's site gets "not found" (no existence leak); someone
     who may read it but not do this gets "not allowed".
     """
     lot = uow.session.get(Lot, lot_id)
-    if lot is None or not principal.can(permission, lot.site_id):
-        if lot is not None and principal.can(Permission.LOT_READ, lot.site_id):
-            raise PermissionDenied(permission=permission.value)
-        raise NotFound(entity=N_("lot"), key=lot_id, field="lot_id")
-    return lot
+    if lot is not None and (
+        principal.can(permission, lot.site_id) or _read_where_stocked(uow, principal, lot, permission)
+    ):
+        return lot
+    if lot is not None and principal.can(Permission.LOT_READ, lot.site_id):
+        raise PermissionDenied(permission=permission.value)
+    raise NotFound(entity=N_("lot"), key=lot_id, field="lot_id")
+
+
+# A lot sent to another site is read there too: the receiving warehouse and its QA see the lot
+# they hold (its page, stock and movements), though its decisions stay with the home site.
+STOCK_SITE_READS = frozenset({Permission.LOT_READ, Permission.STOCK_READ, Permission.QUALITY_READ})
+
+
+def _read_where_stocked(uow: UnitOfWork, principal: Principal, lot: Lot, permission: Permission) -> bool:
+    """Whether ``permission`` is a read the caller holds at a site where the lot has (had) stock."""
+    if permission not in STOCK_SITE_READS:
+        return False
+    sites = principal.site_ids_with(permission)
+    if not sites:
+        return False
+    found = uow.session.scalar(
+        select(StockOnHand.id)
+        .where(StockOnHand.lot_id == lot.id, StockOnHand.site_id.in_(sorted(sites)))
+        .limit(1)
+    )
+    return found is not None
 
 
 def visible_hold(uow: UnitOfWork, principal: Principal, hold_id: int, permission: Permission) -> Hold:

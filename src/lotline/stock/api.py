@@ -114,7 +114,9 @@ def lot_movements(
 ) -> PageOut[MovementRead]:
     """A lot's movements, newest first."""
     lot = visible_lot(uow, principal, lot_id, Permission.LOT_READ)
-    page = queries.movements(uow, lot_id=lot.id, site_ids=None, cursor=cursor, limit=limit)
+    # At the lot's home site every movement; elsewhere (stock sent there) that site's own.
+    sites = None if principal.can(Permission.STOCK_READ, lot.site_id) else _readable(principal)
+    page = queries.movements(uow, lot_id=lot.id, site_ids=sites, cursor=cursor, limit=limit)
     return PageOut[MovementRead](
         items=[MovementRead.model_validate(m) for m in page.items], next_cursor=page.next_cursor
     )
