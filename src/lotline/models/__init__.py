@@ -17,6 +17,17 @@ from lotline.models.catalog import (
 from lotline.models.idempotency import IdempotencyRecord
 from lotline.models.inbound import Receipt, ReceiptLine
 from lotline.models.lot import Hold, Lot, LotSequence
+from lotline.models.outbound import (
+    Allocation,
+    CategoryAllocation,
+    CustomerReturn,
+    Pick,
+    SalesOrder,
+    SalesOrderLine,
+    Shipment,
+    ShipmentLine,
+    TransportLeg,
+)
 from lotline.models.outbox import OutboxEvent
 from lotline.models.quality import (
     Attachment,
@@ -32,13 +43,16 @@ from lotline.models.site import Site
 from lotline.models.stock import StockMovement, StockOnHand
 
 __all__ = [
+    "Allocation",
     "ApiToken",
     "Attachment",
     "AuditPending",
     "AuditRecord",
     "AuditSeal",
     "Base",
+    "CategoryAllocation",
     "ConfigVersion",
+    "CustomerReturn",
     "ExternalId",
     "Hold",
     "IdempotencyRecord",
@@ -53,6 +67,7 @@ __all__ = [
     "LotType",
     "OutboxEvent",
     "Partner",
+    "Pick",
     "Product",
     "ProductPackaging",
     "QualityDecision",
@@ -60,12 +75,17 @@ __all__ = [
     "ReceiptLine",
     "ReleasePolicy",
     "RoleGrant",
+    "SalesOrder",
+    "SalesOrderLine",
+    "Shipment",
+    "ShipmentLine",
     "Signature",
     "SigningGrant",
     "Site",
     "StockMovement",
     "StockOnHand",
     "StorageCondition",
+    "TransportLeg",
     "Unit",
     "User",
     "UserSession",

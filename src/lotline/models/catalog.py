@@ -89,6 +89,8 @@ class Product(TimestampMixin, Base):
     min_receipt_percent: Mapped[Decimal | None] = mapped_column(ExactDecimal())
     min_ship_days: Mapped[int | None] = mapped_column(Integer)
     min_ship_percent: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    # FEFO or FIFO for this product; None follows its category's strategy (FEFO by default).
+    allocation_strategy: Mapped[str | None] = mapped_column(String(8))
     reuse_supplier_lot: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
 

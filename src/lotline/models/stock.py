@@ -67,6 +67,7 @@ class StockOnHand(Base):
     __table_args__ = (
         UniqueConstraint("lot_id", "location_id", "stock_status", "sscc"),
         CheckConstraint("qty_base >= 0", name="qty_not_negative"),
+        CheckConstraint("qty_allocated >= 0 AND qty_allocated <= qty_base", name="allocated_within_on_hand"),
         Index("ix_stock_on_hand_location", "location_id"),
         Index("ix_stock_on_hand_product_site", "product_id", "site_id"),
     )
@@ -79,6 +80,10 @@ class StockOnHand(Base):
     stock_status: Mapped[str] = mapped_column(String(16), nullable=False)
     sscc: Mapped[str] = mapped_column(String(18), nullable=False, default="")
     qty_base: Mapped[Decimal] = mapped_column(ExactDecimal(), nullable=False)
+    # Reserved for order lines (the sum of the bucket's open allocations); never above qty_base.
+    qty_allocated: Mapped[Decimal] = mapped_column(
+        ExactDecimal(), nullable=False, default=Decimal(0), server_default="0"
+    )
     count: Mapped[Decimal | None] = mapped_column(ExactDecimal())
     weight_kg: Mapped[Decimal | None] = mapped_column(ExactDecimal())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
