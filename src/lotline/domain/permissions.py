@@ -30,6 +30,8 @@ class Permission(StrEnum):
     QUALITY_READ = "quality.read"
     QUALITY_INSPECT = "quality.inspect"
     QUALITY_DECIDE = "quality.decide"
+    ORDER_READ = "order.read"
+    ORDER_WRITE = "order.write"  # enter orders, allocate and release allocations
     HOLD_PLACE = "hold.place"
     HOLD_LIFT = "hold.lift"
     RECALL_MANAGE = "recall.manage"
@@ -60,12 +62,13 @@ ROLES: dict[str, frozenset[Permission]] = {
         Permission.TOKEN_WRITE,
     },
     "warehouse": _READ - {Permission.AUDIT_READ, Permission.USER_READ}
-    | {Permission.LOT_WRITE, Permission.STOCK_MOVE, Permission.TOKEN_WRITE},
+    | {Permission.LOT_WRITE, Permission.STOCK_MOVE, Permission.ORDER_WRITE, Permission.TOKEN_WRITE},
     "viewer": _READ - {Permission.USER_READ},
     "integration": _READ - {Permission.USER_READ}
     | {
         Permission.LOT_WRITE,
         Permission.STOCK_MOVE,
+        Permission.ORDER_WRITE,
         Permission.QUALITY_INSPECT,
         Permission.MASTER_WRITE,
         Permission.TOKEN_WRITE,

@@ -39,9 +39,13 @@ INSPECTION_RECORDED: Final = "lotline.inspection.recorded"
 USAGE_DECIDED: Final = "lotline.lot.usage_decided"
 RELEASE_POLICY_SET: Final = "lotline.release_policy.set"
 RELEASE_POLICY_WITHDRAWN: Final = "lotline.release_policy.withdrawn"
+ORDER_CREATED: Final = "lotline.order.created"
+ORDER_ALLOCATED: Final = "lotline.order.allocated"
 
 ALL: Final = frozenset(
     {
+        ORDER_CREATED,
+        ORDER_ALLOCATED,
         SITE_CREATED,
         SITE_UPDATED,
         USER_CREATED,
