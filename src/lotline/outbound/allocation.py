@@ -525,9 +525,8 @@ def explain_line(uow: UnitOfWork, *, line_id: int) -> Explanation:
     codes = {c.lot_id: c.lot_code for c in ranked}
     missing = {r.lot_id for r in mine} - set(codes)
     if missing:
-        codes.update(
-            dict(uow.session.execute(select(Lot.id, Lot.code).where(Lot.id.in_(sorted(missing)))).all())
-        )
+        found = uow.session.execute(select(Lot.id, Lot.code).where(Lot.id.in_(sorted(missing))))
+        codes.update({lot_id: code for lot_id, code in found})
     return Explanation(
         line=line,
         order=order,
