@@ -25,6 +25,7 @@ from lotline.db import is_reachable
 from lotline.i18n import negotiate
 from lotline.inbound.api import router as inbound_router
 from lotline.lots.api import router as lots_router
+from lotline.outbound.api import router as orders_router
 from lotline.outbox.api import router as events_router
 from lotline.places.api import router as places_router
 from lotline.quality.api import router as quality_router
@@ -126,6 +127,7 @@ def create_app(
         stock_router,
         inbound_router,
         quality_router,
+        orders_router,
         signatures_router,
         audit_router,
         events_router,

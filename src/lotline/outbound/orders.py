@@ -19,8 +19,9 @@ from sqlalchemy import select
 from lotline.audit.service import record
 from lotline.catalog.packaging import convert_for_product
 from lotline.db import next_in_sequence
-from lotline.domain.errors import N_, InvalidInput, LotlineError, NotFound
+from lotline.domain.errors import N_, InvalidInput, LotlineError, NotFound, PermissionDenied
 from lotline.domain.expiry import MinimumShelfLife
+from lotline.domain.permissions import Permission, Principal
 from lotline.models.catalog import Partner, Product
 from lotline.models.outbound import SalesOrder, SalesOrderLine
 from lotline.outbox import events
@@ -239,6 +240,30 @@ def get_order(uow: UnitOfWork, *, order_id: int) -> SalesOrder:
     return found
 
 
+def visible_order(uow: UnitOfWork, principal: Principal, order_id: int, permission: Permission) -> SalesOrder:
+    """The order, if the caller holds ``permission`` at its site; else 404 (or 403 if they may read it)."""
+    order = uow.session.get(SalesOrder, order_id)
+    if order is not None and principal.can(permission, order.site_id):
+        return order
+    if order is not None and principal.can(Permission.ORDER_READ, order.site_id):
+        raise PermissionDenied(permission=permission.value)
+    raise NotFound(entity=N_("order"), key=order_id, field="order_id")
+
+
+def visible_line(
+    uow: UnitOfWork, principal: Principal, line_id: int, permission: Permission
+) -> SalesOrderLine:
+    """The order line, if the caller holds ``permission`` at its order's site (else as ``visible_order``)."""
+    line = uow.session.get(SalesOrderLine, line_id)
+    if line is None:
+        raise NotFound(entity=N_("order line"), key=line_id, field="line_id")
+    try:
+        visible_order(uow, principal, line.order_id, permission)
+    except NotFound:
+        raise NotFound(entity=N_("order line"), key=line_id, field="line_id") from None
+    return line
+
+
 def order_lines(uow: UnitOfWork, *, order_id: int) -> list[SalesOrderLine]:
     return list(
         uow.session.scalars(
@@ -252,6 +277,17 @@ def get_line(uow: UnitOfWork, *, line_id: int) -> SalesOrderLine:
     if found is None:
         raise NotFound(entity=N_("order line"), key=line_id, field="line_id")
     return found
+
+
+def lines_outside(uow: UnitOfWork, *, line_ids: Sequence[int], site_ids: frozenset[int]) -> list[int]:
+    """The lines among ``line_ids`` whose order ships from none of ``site_ids`` (one query)."""
+    return sorted(
+        uow.session.scalars(
+            select(SalesOrderLine.id)
+            .join(SalesOrder, SalesOrder.id == SalesOrderLine.order_id)
+            .where(SalesOrderLine.id.in_(list(line_ids)), SalesOrder.site_id.not_in(sorted(site_ids)))
+        )
+    )
 
 
 def list_orders(
