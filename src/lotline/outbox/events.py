@@ -41,11 +41,21 @@ RELEASE_POLICY_SET: Final = "lotline.release_policy.set"
 RELEASE_POLICY_WITHDRAWN: Final = "lotline.release_policy.withdrawn"
 ORDER_CREATED: Final = "lotline.order.created"
 ORDER_ALLOCATED: Final = "lotline.order.allocated"
+ORDER_PICKED: Final = "lotline.order.picked"
+ALLOCATIONS_FLAGGED: Final = "lotline.allocation.flagged"
+SHIPMENT_SHIPPED: Final = "lotline.shipment.shipped"
+SHIPMENT_LEG_ARRIVED: Final = "lotline.shipment.leg_arrived"
+CUSTOMER_RETURN_RECEIVED: Final = "lotline.customer_return.received"
 
 ALL: Final = frozenset(
     {
         ORDER_CREATED,
         ORDER_ALLOCATED,
+        ORDER_PICKED,
+        ALLOCATIONS_FLAGGED,
+        SHIPMENT_SHIPPED,
+        SHIPMENT_LEG_ARRIVED,
+        CUSTOMER_RETURN_RECEIVED,
         SITE_CREATED,
         SITE_UPDATED,
         USER_CREATED,
