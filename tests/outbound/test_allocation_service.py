@@ -9,11 +9,16 @@ import pytest
 from sqlalchemy import select
 
 from lotline.domain.errors import InvalidInput, NotFound
+from lotline.domain.status import HoldType, StockStatus
+from lotline.lots import service as lots
 from lotline.models.audit import AuditRecord
 from lotline.models.outbound import Allocation, SalesOrderLine
 from lotline.models.stock import StockOnHand
 from lotline.outbound import allocation, orders
-from lotline.uow import Database
+from lotline.places import service as places
+from lotline.stock import operations
+from lotline.stock.service import StockReserved
+from lotline.uow import Database, UnitOfWork
 from tests.app_fixtures import People
 from tests.conftest import FakeClock
 from tests.outbound_fixtures import DELIVERY_DATE, PASSED_OVER, SHIP_DATE, Shelf, build_shelf
@@ -39,6 +44,13 @@ def order_of(
         ).id
 
 
+def reserved_by_lot(uow: UnitOfWork) -> dict[int, Decimal]:
+    rows = uow.session.execute(
+        select(StockOnHand.lot_id, StockOnHand.qty_allocated).where(StockOnHand.qty_allocated > 0)
+    )
+    return {lot_id: qty for lot_id, qty in rows}
+
+
 def test_fefo_picks_e_then_f_and_names_why_a_to_d_were_passed_over(
     db: Database, clock: FakeClock, shelf: Shelf
 ) -> None:
@@ -60,11 +72,7 @@ def test_fefo_picks_e_then_f_and_names_why_a_to_d_were_passed_over(
         assert line.min_days == 10
         assert line.status == "allocated"
     with db.transaction(read_only=True) as uow:
-        reserved = dict(
-            uow.session.execute(
-                select(StockOnHand.lot_id, StockOnHand.qty_allocated).where(StockOnHand.qty_allocated > 0)
-            ).all()
-        )
+        reserved = reserved_by_lot(uow)
         assert reserved == {shelf.lots["E"]: Decimal(30), shelf.lots["F"]: Decimal(30)}
         assert uow.session.scalars(
             select(AuditRecord.action).where(AuditRecord.entity_type == "sales_order")
@@ -156,3 +164,92 @@ def test_a_bad_order_names_its_line_and_writes_nothing(db: Database, clock: Fake
             )
     with db.transaction(read_only=True) as uow:
         assert uow.session.scalars(select(SalesOrderLine)).all() == []
+
+
+def test_allocated_stock_is_not_moved_away_but_the_free_rest_is(
+    db: Database, clock: FakeClock, shelf: Shelf
+) -> None:
+    order_id = order_of(db, clock, shelf)  # E 30 (all of it) and F 30 of 50
+    with db.transaction(clock=clock) as uow:
+        allocation.allocate_order(uow, order_id=order_id)
+        parent = places.get_location(uow, location_id=shelf.bin).parent_id
+        other = places.create_location(
+            uow,
+            site_id=shelf.site,
+            code="AMB-2",
+            name_zh="常温2",
+            name_en="Ambient 2",
+            kind="BIN",
+            parent_id=parent,
+        )
+        other_id = other.id
+    source = operations.Source(shelf.bin, StockStatus.AVAILABLE)
+    with db.transaction(clock=clock) as uow, pytest.raises(StockReserved) as refused:
+        operations.move(
+            uow,
+            principal=None,
+            lot_id=shelf.lots["F"],
+            source=source,
+            to_location_id=other_id,
+            amount=operations.Amount(Decimal(21), "EA"),
+        )
+    assert refused.value.params["available"] == Decimal(20)
+    with db.transaction(clock=clock) as uow:
+        operations.move(
+            uow,
+            principal=None,
+            lot_id=shelf.lots["F"],
+            source=source,
+            to_location_id=other_id,
+            amount=operations.Amount(Decimal(20), "EA"),
+        )
+    with db.transaction(read_only=True) as uow:
+        left = uow.session.execute(
+            select(StockOnHand.qty_base, StockOnHand.qty_allocated).where(
+                StockOnHand.lot_id == shelf.lots["F"], StockOnHand.location_id == shelf.bin
+            )
+        ).one()
+        assert tuple(left) == (Decimal(30), Decimal(30))
+
+
+def test_a_hold_after_allocation_flags_it_and_a_new_wave_moves_the_line_off_the_held_lot(
+    db: Database, clock: FakeClock, shelf: Shelf
+) -> None:
+    order_id = order_of(db, clock, shelf)
+    with db.transaction(clock=clock) as uow:
+        allocation.allocate_order(uow, order_id=order_id)
+        lots.place_hold(uow, lot_id=shelf.lots["E"], hold_type=HoldType.DEVIATION, reason="seal broken")
+    with db.transaction(read_only=True) as uow:
+        flagged = uow.session.execute(
+            select(Allocation.lot_id, Allocation.status, Allocation.flag_reason).where(
+                Allocation.status == "flagged"
+            )
+        ).all()
+        assert [tuple(row) for row in flagged] == [(shelf.lots["E"], "flagged", "hold.deviation")]
+        line = orders.order_lines(uow, order_id=order_id)[0]
+        assert line.status == "short"
+    with db.transaction(clock=clock) as uow:
+        (again,) = allocation.allocate_order(uow, order_id=order_id).proposals
+        assert [(shelf.letter_of(c.candidate.lot_code), c.quantity) for c in again.chosen] == [
+            ("F", Decimal(20))
+        ]
+        assert (
+            "hold.deviation" in next(p for p in again.passed if p.candidate.lot_id == shelf.lots["E"]).reasons
+        )
+    with db.transaction(read_only=True) as uow:
+        reserved = reserved_by_lot(uow)
+        assert reserved == {shelf.lots["F"]: Decimal(50)}
+
+
+def test_a_recall_hold_gives_the_allocations_back_outright(
+    db: Database, clock: FakeClock, shelf: Shelf
+) -> None:
+    order_id = order_of(db, clock, shelf)
+    with db.transaction(clock=clock) as uow:
+        allocation.allocate_order(uow, order_id=order_id)
+        lots.place_hold(uow, lot_id=shelf.lots["F"], hold_type=HoldType.RECALL, reason="supplier recall")
+    with db.transaction(read_only=True) as uow:
+        reserved = reserved_by_lot(uow)
+        assert reserved == {shelf.lots["E"]: Decimal(30)}
+        statuses = dict(uow.session.execute(select(Allocation.lot_id, Allocation.status)).all())
+        assert statuses == {shelf.lots["E"]: "open", shelf.lots["F"]: "released"}

@@ -28,6 +28,7 @@ from lotline.domain.status import HoldType, QualityStatus, StockStatus
 from lotline.models.catalog import LotType, Partner
 from lotline.models.lot import Hold, Lot
 from lotline.models.stock import StockOnHand
+from lotline.outbound import allocation
 from lotline.outbox import events
 from lotline.outbox.service import emit
 from lotline.signatures import service as signatures
@@ -209,13 +210,27 @@ def place_hold(uow: UnitOfWork, *, lot_id: int, hold_type: HoldType, reason: str
     )
     uow.session.add(hold)
     uow.session.flush()
+    # Orders holding this lot must not ship it: their allocations are flagged for re-allocation,
+    # or given back outright by a recall.
+    flagged = allocation.flag_for_hold(
+        uow,
+        lot_id=lot.id,
+        location_id=None,
+        sscc=None,
+        reason=f"hold.{hold_type.value.lower()}",
+        release=hold_type is HoldType.RECALL,
+    )
     record(
         uow,
         action="hold",
         entity_type="lot",
         entity_id=lot.id,
         site_id=lot.site_id,
-        changes={"hold_id": [None, hold.id], "hold_type": [None, hold.hold_type]},
+        changes={
+            "hold_id": [None, hold.id],
+            "hold_type": [None, hold.hold_type],
+            **({"allocations_flagged": [None, flagged]} if flagged else {}),
+        },
         reason=hold.reason,
     )
     emit(

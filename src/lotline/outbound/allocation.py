@@ -19,7 +19,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, exists, func, insert, or_, select
+from sqlalchemy import Table, bindparam, exists, func, insert, or_, select, update
 
 from lotline.audit.service import record
 from lotline.domain.allocation import (
@@ -279,6 +279,7 @@ def allocate_lines(uow: UnitOfWork, *, line_ids: Sequence[int], explain: bool = 
             code="allocation.unknown_lines",
             ids=", ".join(map(str, missing)),
         )
+    _release_flagged(uow, ids, now)
     holding = _holding_by_line(uow, ids)
     minimums = _product_minimums(uow, {line.product_id for line, _o in pairs})
     by_site: dict[int, list[tuple[SalesOrderLine, SalesOrder, Demand]]] = defaultdict(list)
@@ -538,10 +539,35 @@ def explain_line(uow: UnitOfWork, *, line_id: int) -> Explanation:
     )
 
 
+def _release_flagged(uow: UnitOfWork, line_ids: Sequence[int], now: datetime) -> None:
+    """Give back what the lines hold in stock that went on hold since: it is allocated afresh."""
+    flagged = list(
+        uow.session.scalars(
+            select(Allocation).where(
+                Allocation.line_id.in_(list(line_ids)), Allocation.status == AllocationStatus.FLAGGED.value
+            )
+        )
+    )
+    per_bucket: dict[int, Decimal] = defaultdict(Decimal)
+    for row in flagged:
+        per_bucket[row.on_hand_id] += row.qty_base
+        row.status = AllocationStatus.RELEASED.value
+        row.updated_at = now
+    unreserve(uow, per_bucket)
+    uow.session.flush()
+
+
 def flag_for_hold(
-    uow: UnitOfWork, *, lot_id: int, location_id: int | None, sscc: str | None, reason: str
+    uow: UnitOfWork,
+    *,
+    lot_id: int,
+    location_id: int | None,
+    sscc: str | None,
+    reason: str,
+    release: bool = False,
 ) -> int:
-    """Flag the open allocations a new hold covers, for re-allocation; returns how many."""
+    """Flag the open allocations a new hold covers, for re-allocation (``release``: give them back
+    outright, as a recall does); returns how many."""
     query = select(Allocation).where(
         Allocation.lot_id == lot_id, Allocation.status == AllocationStatus.OPEN.value
     )
@@ -551,10 +577,24 @@ def flag_for_hold(
         query = query.where(Allocation.sscc == sscc)
     rows = list(uow.session.scalars(query))
     now = uow.now()
+    per_bucket: dict[int, Decimal] = defaultdict(Decimal)
     for row in rows:
-        row.status = AllocationStatus.FLAGGED.value
+        row.status = (AllocationStatus.RELEASED if release else AllocationStatus.FLAGGED).value
         row.flag_reason = reason
         row.updated_at = now
+        per_bucket[row.on_hand_id] += row.qty_base
+    if release:
+        unreserve(uow, per_bucket)
+    if rows:
+        uow.session.execute(
+            update(SalesOrderLine)
+            .where(
+                SalesOrderLine.id.in_(sorted({r.line_id for r in rows})),
+                SalesOrderLine.status == LineStatus.ALLOCATED.value,
+            )
+            .values(status=LineStatus.SHORT.value)
+            .execution_options(synchronize_session="fetch")
+        )
     uow.session.flush()
     return len(rows)
 

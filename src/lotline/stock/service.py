@@ -45,6 +45,14 @@ class NotEnoughStock(Conflict):
     message = N_("Only {available} {unit} of lot {lot} is there; {wanted} {unit} cannot be taken.")
 
 
+class StockReserved(Conflict):
+    code = "stock.reserved"
+    message = N_(
+        "{reserved} {unit} of lot {lot} here are allocated to orders; only {available} {unit} are free, "
+        "so {wanted} {unit} cannot be taken. Release the allocations first."
+    )
+
+
 def new_txn() -> str:
     """An id grouping the movements of one business transaction."""
     return str(uuid.uuid4())
@@ -120,8 +128,15 @@ def _location(uow: UnitOfWork, location_id: int, field: str) -> Location:
     return location
 
 
-def _take(uow: UnitOfWork, *, lot: Lot, bucket: Bucket, quantity: Quantity, unit: str) -> None:
-    """Decrement a bucket, refusing (nothing changed) if it holds less than ``quantity``."""
+def _take(
+    uow: UnitOfWork, *, lot: Lot, bucket: Bucket, quantity: Quantity, unit: str, reserved: bool
+) -> None:
+    """Decrement a bucket, refusing (nothing changed) if it holds less than ``quantity``.
+
+    Stock allocated to orders is not taken by anything else: only what is free may go, unless
+    the take is itself of ``reserved`` stock (a shipment of picked allocations), which then
+    lowers the bucket's reservation by the same amount.
+    """
     row = StockOnHand
     key = and_(
         row.lot_id == lot.id,
@@ -134,17 +149,29 @@ def _take(uow: UnitOfWork, *, lot: Lot, bucket: Bucket, quantity: Quantity, unit
         values["count"] = row.count - quantity.count
     if quantity.weight_kg is not None:
         values["weight_kg"] = row.weight_kg - quantity.weight_kg
+    if reserved:
+        values["qty_allocated"] = row.qty_allocated - quantity.base
+        enough = and_(row.qty_base >= quantity.base, row.qty_allocated >= quantity.base)
+    else:
+        enough = row.qty_base - row.qty_allocated >= quantity.base
     taken = uow.session.execute(
-        update(row)
-        .where(key, row.qty_base >= quantity.base)
-        .values(**values)
-        .execution_options(synchronize_session=False)
+        update(row).where(key, enough).values(**values).execution_options(synchronize_session=False)
     )
     if taken.rowcount != 1:  # type: ignore[attr-defined]
-        available = uow.session.scalar(select(row.qty_base).where(key)) or Decimal(0)
+        found = uow.session.execute(select(row.qty_base, row.qty_allocated).where(key)).first()
+        held, allocated = found if found is not None else (Decimal(0), Decimal(0))
+        if not reserved and allocated > 0 and held >= quantity.base:
+            raise StockReserved(
+                field="quantity",
+                reserved=allocated.normalize(),
+                available=(held - allocated).normalize(),
+                wanted=quantity.base.normalize(),
+                unit=unit,
+                lot=lot.code,
+            )
         raise NotEnoughStock(
             field="quantity",
-            available=available.normalize(),
+            available=(allocated if reserved else held).normalize(),
             wanted=quantity.base.normalize(),
             unit=unit,
             lot=lot.code,
@@ -250,7 +277,14 @@ def post(
         signature_id=signature_id,
     )
     if source is not None:
-        _take(uow, lot=lot, bucket=source, quantity=quantity, unit=product.base_unit)
+        _take(
+            uow,
+            lot=lot,
+            bucket=source,
+            quantity=quantity,
+            unit=product.base_unit,
+            reserved=kind is MovementKind.SHIP,
+        )
     if target is not None:
         assert target_location is not None
         _put(uow, lot=lot, site_id=target_location.site_id, bucket=target, quantity=quantity)
