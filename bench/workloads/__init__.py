@@ -16,6 +16,7 @@ Runner = Callable[[BenchContext], WorkloadResult]
 
 WORKLOADS: dict[str, str] = {
     "audit": "bench.workloads.audit",
+    "fefo": "bench.workloads.fefo",
     "stock": "bench.workloads.stock",
 }
 

@@ -72,6 +72,25 @@ def test_stock_workload_posts_through_the_ledger_and_the_check_finds_nothing_wro
     assert document["ok"] is True
 
 
+@pytest.mark.slow
+def test_fefo_workload_allocates_a_wave_single_lines_and_concurrently_without_over_allocating() -> None:
+    completed = run_bench("fefo", "--db", "sqlite", "--scale", "smoke", "--json")
+
+    assert completed.returncode == 0, completed.stderr
+    document = json.loads(completed.stdout)
+    dataset, metrics = document["dataset"], document["metrics"]
+    assert dataset["stock_rows"] > dataset["lots"] > 0
+    for mixed_in in ("holds", "quarantined_lots", "retained_samples", "expired_lots"):
+        assert dataset[mixed_in] > 0, mixed_in
+    assert metrics["wave_lines_per_s"] > 0
+    assert metrics["wave_allocations"] >= dataset["wave_lines"] - metrics["wave_short_lines"]
+    assert metrics["single_line_p99_ms"] >= metrics["single_line_p50_ms"] > 0
+    assert metrics["concurrent_ops"] >= 4 * 10  # 4 allocators, smoke scale: 10 operations each
+    assert metrics["retries"] >= 0
+    assert metrics["over_allocations"] == 0
+    assert document["ok"] is True
+
+
 def test_an_unknown_workload_is_refused_with_usage_status() -> None:
     completed = run_bench("no-such-workload", "--db", "sqlite")
 
