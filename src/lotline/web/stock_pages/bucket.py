@@ -11,6 +11,7 @@ from sqlalchemy import select
 from lotline.domain.errors import N_, LotlineError, NotFound, PermissionDenied
 from lotline.domain.matrix import TransactionNotAllowed
 from lotline.domain.permissions import Permission, Principal
+from lotline.domain.reason_text import REASON_TEXT
 from lotline.domain.status import StockStatus
 from lotline.i18n import gettext_for
 from lotline.models.catalog import Location, Product
@@ -22,23 +23,8 @@ from lotline.web.fields import choice
 from lotline.web.shell import render
 from lotline.web.stock_pages.common import active_locations, visible_location
 
-# Why the matrix refused: each blocked_by code as the reader should see it.
-BLOCKED_BY = {
-    "quality.quarantine": N_("the lot is in quarantine (not released by QA)"),
-    "quality.rejected": N_("the lot is rejected"),
-    "stock.quarantine": N_("this stock is in quarantine: it may only go to a QA area"),
-    "stock.rejected": N_("this stock is rejected"),
-    "stock.in_transit": N_("this stock is in transit"),
-    "stock.retained_sample": N_("this is a retained sample"),
-    "hold.qa": N_("a QA hold is on it"),
-    "hold.excursion": N_("a temperature-excursion hold is on it"),
-    "hold.deviation": N_("a deviation hold is on it"),
-    "hold.recall": N_("a recall hold is on it"),
-    "hold.expiry": N_("an expiry hold is on it"),
-    "expired": N_("the lot is expired"),
-    "requires.rejected": N_("only rejected stock may be reworked"),
-    "requires.in_transit": N_("nothing of it is in transit"),
-}
+# Why the matrix refused: each blocked_by code as the reader should see it (one shared table).
+BLOCKED_BY = REASON_TEXT
 OPERATIONS = {
     "move": N_("Move / put away"),
     "transfer": N_("Transfer to another site"),
