@@ -1,0 +1,93 @@
+"""What the outbound pages show for codes: order, line and allocation statuses, and each reason a
+lot was passed over (from the one table of reason texts, so a hold or a retained sample reads
+the same wherever it stops stock, on a page or at the console)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+
+from lotline.domain.allocation import Passed
+from lotline.domain.errors import N_
+from lotline.domain.reason_text import REASON_TEXT
+from lotline.models.catalog import Partner
+from lotline.models.outbound import SalesOrderLine
+from lotline.outbound.allocation import AllocationStatus
+from lotline.outbound.orders import LineStatus, OrderStatus
+from lotline.uow import UnitOfWork
+
+Translate = Callable[[str], str]
+
+ORDER_STATUS = {
+    OrderStatus.OPEN.value: N_("Open"),
+    OrderStatus.ALLOCATED.value: N_("Allocated"),
+    OrderStatus.PICKED.value: N_("Picked"),
+    OrderStatus.SHIPPED.value: N_("Shipped"),
+    OrderStatus.CANCELLED.value: N_("Cancelled"),
+}
+LINE_STATUS = {
+    LineStatus.OPEN.value: N_("Open"),
+    LineStatus.SHORT.value: N_("Short"),
+    LineStatus.ALLOCATED.value: N_("Allocated"),
+    LineStatus.PICKED.value: N_("Picked"),
+    LineStatus.SHIPPED.value: N_("Shipped"),
+    LineStatus.CANCELLED.value: N_("Cancelled"),
+}
+ALLOCATION_STATUS = {
+    AllocationStatus.OPEN.value: N_("Reserved"),
+    AllocationStatus.PICKED.value: N_("Picked"),
+    AllocationStatus.SHIPPED.value: N_("Shipped"),
+    AllocationStatus.RELEASED.value: N_("Released"),
+    AllocationStatus.FLAGGED.value: N_("Flagged: on hold since allocated, re-allocate"),
+}
+STRATEGY = {"fefo": N_("FEFO (first expiry, first out)"), "fifo": N_("FIFO (first in, first out)")}
+
+
+def _shortfall(_: Translate, shortfall: Any) -> str | None:
+    """How far short a lot falls (the detail ``domain.expiry.minimum_shortfall`` gives), or None."""
+    if not isinstance(shortfall, dict):
+        return None
+    if shortfall.get("measure") == "days":
+        return _("%(remaining)s days left, %(required)s required") % shortfall
+    if shortfall.get("remaining") is None:
+        return _("%(required)s%% required; the share left is unknown (no production date)") % shortfall
+    return _("%(remaining)s%% left, %(required)s%% required") % shortfall
+
+
+def reasons_of(_: Translate, passed: Passed) -> list[dict[str, str | None]]:
+    """Each reason a lot was passed over, in the reader's language, with its shortfall if any."""
+    return [
+        {
+            "code": code,
+            "text": _(REASON_TEXT[code]) if code in REASON_TEXT else code,
+            "detail": _shortfall(_, passed.detail.get(code)),
+        }
+        for code in passed.reasons
+    ]
+
+
+def minimum_text(_: Translate, line: SalesOrderLine) -> str:
+    """The customer's minimum shelf life at delivery a line keeps, as the reader reads it."""
+    if line.min_days is not None:
+        return _("%(days)s d") % {"days": line.min_days}
+    if line.min_percent is not None:
+        return f"{line.min_percent.normalize():f} %"
+    return "—"
+
+
+def by_id(uow: UnitOfWork, model: Any, ids: set[int]) -> dict[int, Any]:
+    if not ids:
+        return {}
+    return {row.id: row for row in uow.session.scalars(select(model).where(model.id.in_(sorted(ids))))}
+
+
+def customers(uow: UnitOfWork) -> list[Partner]:
+    return list(
+        uow.session.scalars(
+            select(Partner)
+            .where(Partner.is_customer.is_(True), Partner.active.is_(True))
+            .order_by(Partner.code)
+        )
+    )
