@@ -16,11 +16,12 @@ shipped 03-03 for 60 EA gets E (30) then F (30).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from lotline.catalog import packaging
 from lotline.catalog import service as catalog
+from lotline.domain.expiry import local_today
 from lotline.domain.ledger import MovementKind, Quantity
 from lotline.domain.status import HoldType, QualityStatus, StockStatus
 from lotline.lots import service as lots
@@ -32,16 +33,13 @@ from lotline.uow import Database
 from tests.app_fixtures import People
 from tests.conftest import FakeClock
 
-SHIP_DATE = date(2026, 3, 3)
-DELIVERY_DATE = date(2026, 3, 5)
-EXPIRIES = {
-    "A": date(2026, 3, 2),
-    "B": date(2026, 3, 4),
-    "C": date(2026, 3, 10),
-    "D": date(2026, 3, 14),
-    "E": date(2026, 3, 20),
-    "F": date(2026, 3, 25),
-}
+# Days after "today" (the site's local date at the test clock): the dates above at the default
+# clock; a test running against the real clock (the CLI's) gets the same shape around its today.
+SHIP_IN, DELIVERY_IN = 2, 4
+EXPIRES_IN = {"A": 1, "B": 3, "C": 9, "D": 13, "E": 19, "F": 24}
+DEFAULT_TODAY = date(2026, 3, 1)
+SHIP_DATE = DEFAULT_TODAY + timedelta(days=SHIP_IN)
+DELIVERY_DATE = DEFAULT_TODAY + timedelta(days=DELIVERY_IN)
 QUANTITIES = {"A": 40, "B": 40, "C": 40, "D": 40, "E": 30, "F": 50}
 # What the allocation must say of each lot passed over (the reason codes it must include).
 PASSED_OVER = {
@@ -60,6 +58,8 @@ class Shelf:
     bin: int
     lots: dict[str, int]  # A … F → lot id
     codes: dict[str, str]  # A … F → lot code
+    ship_date: date = SHIP_DATE
+    delivery_date: date = DELIVERY_DATE
 
     def letter_of(self, lot_code: str) -> str:
         return next(letter for letter, code in self.codes.items() if code == lot_code)
@@ -67,6 +67,7 @@ class Shelf:
 
 def build_shelf(db: Database, clock: FakeClock, people: People) -> Shelf:
     site = people.site_ids["A"]
+    today = local_today(clock.now, "Asia/Shanghai")
     with db.transaction(clock=clock) as uow:
         lot_type = catalog.create_lot_type(
             uow, code="MK", name_zh="奶", name_en="Milk", code_template="MK{yy}{doy:03}{seq:04}"
@@ -107,13 +108,14 @@ def build_shelf(db: Database, clock: FakeClock, people: People) -> Shelf:
         )
         ids: dict[str, int] = {}
         codes: dict[str, str] = {}
-        for letter, expiry in EXPIRIES.items():
+        for letter, days in EXPIRES_IN.items():
+            expiry = today + timedelta(days=days)
             lot = lots.register_lot(
                 uow,
                 product_id=product.id,
                 site_id=site,
                 source="PRODUCTION",
-                production_date=date(2026, 2, 1),
+                production_date=today - timedelta(days=28),
             )
             # The scenario needs these exact dates; the rule's own arithmetic is tested elsewhere.
             lot.expiry_date = expiry
@@ -144,5 +146,12 @@ def build_shelf(db: Database, clock: FakeClock, people: People) -> Shelf:
         )
         lots.place_hold(uow, lot_id=ids["A"], hold_type=HoldType.QA, reason="complaint under investigation")
         return Shelf(
-            site=site, product=product.id, customer=customer.id, bin=shelf_bin.id, lots=ids, codes=codes
+            site=site,
+            product=product.id,
+            customer=customer.id,
+            bin=shelf_bin.id,
+            lots=ids,
+            codes=codes,
+            ship_date=today + timedelta(days=SHIP_IN),
+            delivery_date=today + timedelta(days=DELIVERY_IN),
         )
