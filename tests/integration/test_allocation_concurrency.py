@@ -45,7 +45,7 @@ ZONE = "Asia/Shanghai"
 
 def _allocator(database_url: str, audit_key: str, line_ids: list[int]) -> dict[str, int]:
     """Allocate each line in its own transaction, retrying when contended; release every second."""
-    db = Database(Settings(_env_file=None, database_url=database_url, audit_key=audit_key))  # type: ignore[call-arg]
+    db = Database(Settings(_env_file=None, database_url=database_url, audit_key=audit_key))
     done = {"allocations": 0, "releases": 0, "retries": 0}
     try:
         for position, line_id in enumerate(line_ids):
