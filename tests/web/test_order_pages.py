@@ -15,10 +15,13 @@ from lotline import i18n
 from lotline.audit.sealer import seal_pending
 from lotline.auth import service as auth
 from lotline.domain.reason_text import REASON_TEXT
+from lotline.domain.status import HoldType
+from lotline.lots import service as lots
 from lotline.models.audit import AuditRecord
 from lotline.models.outbound import Allocation, SalesOrder, SalesOrderLine
 from lotline.models.stock import StockOnHand
 from lotline.uow import Database
+from lotline.web.outbound import orders as order_list_module
 from tests.app_fixtures import PASSWORD, People
 from tests.conftest import FakeClock
 from tests.outbound_fixtures import PASSED_OVER, SHIP_DATE, Shelf, build_shelf
@@ -271,3 +274,66 @@ def test_a_user_of_another_site_gets_not_found_and_a_reader_may_not_allocate(
     assert client.post(f"/orders/{order_id}/allocate", data={"csrf_token": csrf}).status_code == 403
     assert client.get("/orders/new").status_code == 403
     assert reserved(db) == {}
+
+
+def test_a_hold_after_allocation_flags_the_line_and_allocating_again_moves_it_off_the_held_lot(
+    client: TestClient, db: Database, clock: FakeClock, shelf: Shelf
+) -> None:
+    csrf = sign_in(client, "picker")
+    order_id = enter_order(client, shelf, csrf)
+    client.post(f"/orders/{order_id}/allocate", data={"csrf_token": csrf})
+    with db.transaction(clock=clock) as uow:
+        lots.place_hold(uow, lot_id=shelf.lots["E"], hold_type=HoldType.QA, reason="damaged cartons")
+    line_id = line_of(db, order_id)
+
+    page = client.get(f"/orders/{order_id}").text
+    assert "30 on hold since allocated" in page
+    assert f'action="/orders/{order_id}/allocate"' in page  # nothing is short, yet it must be redone
+    view = client.get(f"/order-lines/{line_id}/allocation").text
+    (flagged,) = [row for row in table_rows(view, "chosen-lot") if shelf.codes["E"] in row]
+    assert "Flagged: on hold since allocated, re-allocate" in text_of(flagged)
+    assert "a QA hold is on it" in text_of(flagged)
+
+    again = client.post(f"/orders/{order_id}/allocate", data={"csrf_token": csrf})
+    assert alerts(again.text) == ["Allocated 1 lines; 1 of them are short of eligible stock."]
+    assert reserved(db) == {shelf.lots["F"]: Decimal(50)}
+    view = client.get(f"/order-lines/{line_id}/allocation").text
+    chosen = [text_of(row).split() for row in table_rows(view, "chosen-lot")]
+    assert sorted((cells[1], cells[4]) for cells in chosen) == [
+        (shelf.codes["F"], "20"),
+        (shelf.codes["F"], "30"),
+    ]
+    passed_e = [row for row in table_rows(view, "passed-lot") if shelf.codes["E"] in row]
+    assert len(passed_e) == 1
+    assert 'data-reason="hold.qa"' in passed_e[0]
+    assert "10 EA short" in text_of(view)
+
+
+def test_the_order_list_filters_by_status_and_customer_and_pages(
+    client: TestClient, db: Database, clock: FakeClock, shelf: Shelf, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    csrf = sign_in(client, "picker")
+    first, second, third = (enter_order(client, shelf, csrf) for _ in range(3))
+    client.post(f"/orders/{first}/allocate", data={"csrf_token": csrf})
+    with db.transaction(read_only=True) as uow:
+        numbers = {i: uow.session.get_one(SalesOrder, i).number for i in (first, second, third)}
+
+    def listed(query: str) -> list[str]:
+        page = client.get(f"/orders{query}")
+        assert page.status_code == 200, page.text
+        return re.findall(r"<strong>(SO-\d+)</strong>", page.text)
+
+    assert listed("") == [numbers[third], numbers[second], numbers[first]]  # newest first
+    assert listed("?status=allocated") == [numbers[first]]
+    assert listed("?status=open") == [numbers[third], numbers[second]]
+    assert listed(f"?customer_id={shelf.customer}&site_id={shelf.site}") == listed("")
+    assert listed(f"?customer_id={shelf.customer + 1000}") == []
+    assert client.get("/orders?status=lost").status_code == 422
+
+    monkeypatch.setattr(order_list_module, "PAGE_SIZE", 2)
+    page = client.get("/orders?status=open").text
+    assert re.findall(r"<strong>(SO-\d+)</strong>", page) == [numbers[third], numbers[second]]
+    assert "Next page" not in page
+    page = client.get("/orders").text
+    (next_url,) = re.findall(r'class="pager"><a class="button secondary" href="([^"]+)"', page)
+    assert listed(html.unescape(next_url).removeprefix("/orders")) == [numbers[first]]

@@ -56,12 +56,17 @@ def _shortfall(_: Translate, shortfall: Any) -> str | None:
     return _("%(remaining)s%% left, %(required)s%% required") % shortfall
 
 
+def reason_text(_: Translate, code: str) -> str:
+    """A reason code (``hold.qa``, ``expires_before_delivery`` …) as the reader reads it."""
+    return _(REASON_TEXT[code]) if code in REASON_TEXT else code
+
+
 def reasons_of(_: Translate, passed: Passed) -> list[dict[str, str | None]]:
     """Each reason a lot was passed over, in the reader's language, with its shortfall if any."""
     return [
         {
             "code": code,
-            "text": _(REASON_TEXT[code]) if code in REASON_TEXT else code,
+            "text": reason_text(_, code),
             "detail": _shortfall(_, passed.detail.get(code)),
         }
         for code in passed.reasons

@@ -26,6 +26,7 @@ from lotline.web.outbound.labels import (
     STRATEGY,
     by_id,
     minimum_text,
+    reason_text,
     reasons_of,
 )
 from lotline.web.routing import WebRoute
@@ -74,6 +75,7 @@ def line_allocation(
             "location": places.get(a.location_id),
             "expiry": expiries.get(a.lot_id),
             "days_left": _days_between(delivery, expiries.get(a.lot_id)),
+            "flagged_by": reason_text(_, a.flag_reason) if a.flag_reason else None,
         }
         for a in explained.allocations
     ]

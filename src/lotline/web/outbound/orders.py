@@ -149,7 +149,7 @@ def order_page(
         status_labels=ORDER_STATUS,
         line_status_labels=LINE_STATUS,
         can_allocate=principal.can(Permission.ORDER_WRITE, order.site_id)
-        and any(row["short"] > 0 for row in rows)
+        and any(row["short"] > 0 or row["flagged"] > 0 for row in rows)
         and order.status in (OrderStatus.OPEN.value, OrderStatus.ALLOCATED.value),
     )
 
