@@ -3,14 +3,20 @@ input as problem+json with nothing written."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from lotline.domain.ledger import MovementKind, Quantity
+from lotline.domain.status import QualityStatus, StockStatus
+from lotline.lots import service as lots
 from lotline.models.audit import AuditRecord
 from lotline.models.outbound import Allocation, SalesOrder, SalesOrderLine
+from lotline.stock import service as stock
+from lotline.stock.service import Bucket
 from lotline.uow import Database
 from tests.app_fixtures import People
 from tests.conftest import FakeClock
@@ -120,3 +126,66 @@ def test_an_idempotency_key_replays_the_order_and_the_allocation(
     with db.transaction(read_only=True) as uow:
         assert uow.session.scalar(select(func.count()).select_from(SalesOrder)) == 1
         assert uow.session.scalar(select(func.count()).select_from(Allocation)) == 2
+
+
+def later_lot(db: Database, clock: FakeClock, shelf: Shelf) -> str:
+    """Lot G, received an hour after A–F, expiring before E: FEFO takes it first, FIFO last."""
+    clock.advance(hours=1)
+    with db.transaction(clock=clock) as uow:
+        lot = lots.register_lot(
+            uow,
+            product_id=shelf.product,
+            site_id=shelf.site,
+            source="PRODUCTION",
+            production_date=shelf.ship_date,
+        )
+        lot.expiry_date = shelf.ship_date + timedelta(days=16)
+        lot.quality_status = QualityStatus.RELEASED.value
+        stock.post(
+            uow,
+            kind=MovementKind.OPENING,
+            lot=lot,
+            quantity=Quantity(Decimal(30)),
+            entered_qty=Decimal(30),
+            entered_unit="EA",
+            target=Bucket(shelf.bin, StockStatus.AVAILABLE, ""),
+        )
+        return lot.code
+
+
+def chosen_codes(client: TestClient, people: People, shelf: Shelf) -> list[str]:
+    admin = people.bearer("admin")
+    order_id = client.post(
+        "/api/v1/orders", json=order_body(shelf, quantity="30", unit="EA"), headers=admin
+    ).json()["id"]
+    answer = client.post(f"/api/v1/orders/{order_id}/allocate", headers=admin)
+    assert answer.status_code == 200, answer.text
+    (line,) = answer.json()["lines"]
+    # Give the stock back, so that the next question starts from the same shelf.
+    released = client.post(
+        f"/api/v1/order-lines/{line['line_id']}/release", json={"reason": "trial"}, headers=admin
+    )
+    assert released.status_code == 200, released.text
+    return [c["lot_code"] for c in line["chosen"]]
+
+
+def test_fifo_by_category_or_product_takes_the_first_received_and_fefo_the_first_expiring(
+    client: TestClient, db: Database, clock: FakeClock, people: People, shelf: Shelf
+) -> None:
+    g = later_lot(db, clock, shelf)
+    admin = people.bearer("admin")
+    assert chosen_codes(client, people, shelf) == [g]  # FEFO, the default
+    patched = client.patch(f"/api/v1/products/{shelf.product}", json={"category": "dairy"}, headers=admin)
+    assert patched.status_code == 200, patched.text
+    put = client.put("/api/v1/allocation-strategies/dairy", json={"strategy": "fifo"}, headers=admin)
+    assert put.json() == [{"category": "dairy", "strategy": "fifo"}]
+    assert chosen_codes(client, people, shelf) == [shelf.codes["E"]]
+    # The product's own strategy wins over its category's.
+    client.patch(f"/api/v1/products/{shelf.product}", json={"allocation_strategy": "fefo"}, headers=admin)
+    assert chosen_codes(client, people, shelf) == [g]
+    refused = client.put("/api/v1/allocation-strategies/dairy", json={"strategy": "lifo"}, headers=admin)
+    assert refused.status_code == 422
+    viewer = client.put(
+        "/api/v1/allocation-strategies/dairy", json={"strategy": None}, headers=people.bearer("viewer")
+    )
+    assert viewer.status_code == 403

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict
 
@@ -54,6 +54,7 @@ RetestDays = Annotated[int, Strict(), Field(ge=1, le=MAX_DAYS)]
 PrefixLength = Annotated[int, Strict(), Field(ge=6, le=12, description="Digits of the GS1 company prefix")]
 STORAGE_CONDITION_CLEARABLE = frozenset({"min_temp_c", "max_temp_c", "max_humidity_pct"})
 LOT_TYPE_CLEARABLE = frozenset({"external_code_pattern"})
+AllocationStrategy = Literal["fefo", "fifo"]
 PRODUCT_CLEARABLE = frozenset(
     {
         "gtin",
@@ -65,6 +66,7 @@ PRODUCT_CLEARABLE = frozenset(
         "min_receipt_percent",
         "min_ship_days",
         "min_ship_percent",
+        "allocation_strategy",
     }
 )
 
@@ -229,6 +231,9 @@ class ProductCreate(RequestBody):
     min_receipt_percent: Percent | None = None
     min_ship_days: Days | None = Field(default=None, description="Either days or percent, not both")
     min_ship_percent: Percent | None = None
+    allocation_strategy: AllocationStrategy | None = Field(
+        default=None, description="fefo or fifo; none follows the category's (FEFO by default)"
+    )
     reuse_supplier_lot: Flag = False
     active: Flag = True
 
@@ -260,6 +265,7 @@ class ProductUpdate(Changes):
     min_receipt_percent: Percent | None = None
     min_ship_days: Days | None = None
     min_ship_percent: Percent | None = None
+    allocation_strategy: AllocationStrategy | None = Field(default=None, description="Send null to clear it")
     reuse_supplier_lot: Flag | None = None
     active: Flag | None = None
     reason: Reason = None
@@ -290,6 +296,7 @@ class ProductRead(BaseModel):
     min_receipt_percent: Decimal | None
     min_ship_days: int | None
     min_ship_percent: Decimal | None
+    allocation_strategy: str | None
     reuse_supplier_lot: bool
     active: bool
     created_at: datetime

@@ -79,6 +79,39 @@ def strategies(uow: UnitOfWork, product_ids: Iterable[int]) -> dict[int, Strateg
     return {pid: Strategy(own or by_category or Strategy.FEFO.value) for pid, own, by_category in rows}
 
 
+def set_category_strategy(uow: UnitOfWork, *, category: str, strategy: Strategy | None) -> None:
+    """Set (None: clear, back to FEFO) the strategy of a product category; audited."""
+    category = category.strip()
+    if not category:
+        raise InvalidInput(N_("{field} is required."), field="category", code="allocation.category_required")
+    row = uow.session.get(CategoryAllocation, category)
+    before = row.strategy if row is not None else None
+    after = strategy.value if strategy is not None else None
+    if before == after:
+        return
+    if row is None:
+        uow.session.add(CategoryAllocation(category=category, strategy=after))
+    elif after is None:
+        uow.session.delete(row)
+    else:
+        row.strategy = after
+    uow.session.flush()
+    record(
+        uow,
+        action="set_allocation_strategy",
+        entity_type="product_category",
+        entity_id=category,
+        changes={"strategy": [before, after]},
+    )
+
+
+def category_strategies(uow: UnitOfWork) -> dict[str, Strategy]:
+    return {
+        row.category: Strategy(row.strategy)
+        for row in uow.session.scalars(select(CategoryAllocation).order_by(CategoryAllocation.category))
+    }
+
+
 def _product_minimums(uow: UnitOfWork, product_ids: Iterable[int]) -> dict[int, MinimumShelfLife | None]:
     rows = uow.session.execute(
         select(Product.id, Product.min_ship_days, Product.min_ship_percent).where(

@@ -6,19 +6,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from sqlalchemy import func, select
 
 from lotline.api.deps import get_uow, requires
 from lotline.api.routing import LotlineRoute
 from lotline.api.schemas import MAX_ID, PROBLEM_RESPONSES, IdPath, PageOut
-from lotline.domain.allocation import Passed, Proposal
+from lotline.domain.allocation import Passed, Proposal, Strategy
 from lotline.domain.errors import N_, NotFound
 from lotline.domain.permissions import Permission, Principal
 from lotline.models.lot import Lot
 from lotline.models.outbound import Allocation, SalesOrder
 from lotline.outbound import allocation, orders
 from lotline.outbound.schemas import (
+    CategoryStrategyRead,
+    CategoryStrategyWrite,
     ChosenRead,
     LineAllocationRead,
     OrderAllocationRead,
@@ -253,3 +255,29 @@ def release_line(
     return ReleaseRead(
         line_id=line.id, released=allocation.release_line(uow, line_id=line.id, reason=body.reason)
     )
+
+
+@router.get("/allocation-strategies", response_model=list[CategoryStrategyRead])
+def list_category_strategies(
+    principal: Principal = requires(Permission.MASTER_READ),
+    uow: UnitOfWork = Depends(get_uow),
+) -> list[CategoryStrategyRead]:
+    """The product categories allocated FIFO or FEFO by rule (any other: FEFO, unless the product says)."""
+    return [
+        CategoryStrategyRead(category=category, strategy=strategy.value)
+        for category, strategy in allocation.category_strategies(uow).items()
+    ]
+
+
+@router.put("/allocation-strategies/{category}", response_model=list[CategoryStrategyRead])
+def set_category_strategy(
+    body: CategoryStrategyWrite,
+    category: str = Path(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f/]+$"),
+    principal: Principal = requires(Permission.MASTER_WRITE),
+    uow: UnitOfWork = Depends(get_uow),
+) -> list[CategoryStrategyRead]:
+    """Allocate a product category by FEFO or FIFO (a product's own strategy still wins)."""
+    allocation.set_category_strategy(
+        uow, category=category, strategy=Strategy(body.strategy) if body.strategy else None
+    )
+    return list_category_strategies(principal, uow)

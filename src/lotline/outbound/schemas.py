@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -115,6 +115,15 @@ class OrderAllocationRead(BaseModel):
     order_id: int
     status: str
     lines: list[LineAllocationRead]
+
+
+class CategoryStrategyWrite(RequestBody):
+    strategy: Literal["fefo", "fifo"] | None = Field(description="null: back to the default, FEFO")
+
+
+class CategoryStrategyRead(BaseModel):
+    category: str
+    strategy: str
 
 
 class WaveCreate(RequestBody):
