@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from lotline import demo_catalog, demo_quality
+from lotline import demo_catalog, demo_outbound, demo_quality
 from lotline.auth import service as auth
 from lotline.models.site import Site
 from lotline.sites import service as sites
@@ -65,4 +65,5 @@ def load(uow: UnitOfWork) -> list[DemoUser]:
         auth.grant_role(uow, user_id=user.id, role=person.role, site_id=site_id, reason="demo data")
     demo_catalog.load(uow, site_ids=site_ids)
     demo_quality.load(uow)
+    demo_outbound.load(uow)
     return DEMO_USERS

@@ -12,7 +12,9 @@ from lotline.audit.verify import verify_chain
 from lotline.lots import service as lots
 from lotline.models.catalog import Location, Partner, Product
 from lotline.models.lot import Hold, Lot
+from lotline.models.outbound import SalesOrder
 from lotline.models.signature import Signature
+from lotline.outbound import allocation, orders
 from lotline.uow import Database
 from tests.conftest import FakeClock
 
@@ -59,3 +61,20 @@ def test_the_demo_shows_lots_at_every_quality_status_with_genuine_signatures(
     assert statuses == {"QUARANTINE", "RELEASED", "REJECTED"}
     assert {s.meaning for s in signed} == {"release", "reject"}
     assert {s.printed_name for s in signed} == {"李秀英 (Li Xiuying)"}
+
+
+def test_the_demo_has_an_order_allocated_by_fefo_that_explains_what_it_passed_over(
+    db: Database, clock: FakeClock
+) -> None:
+    clock.now = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+    with db.transaction(clock=clock) as uow:
+        demo.load(uow)
+    with db.transaction(read_only=True, clock=clock) as uow:
+        allocated = uow.session.scalars(select(SalesOrder).where(SalesOrder.status == "allocated")).one()
+        line = orders.order_lines(uow, order_id=allocated.id)[0]
+        explained = allocation.explain_line(uow, line_id=line.id)
+        assert sum(a.qty_base for a in explained.allocations) == line.qty_base
+        reasons = {code for passed in explained.passed for code in passed.reasons}
+        assert "short_of_customer_minimum" in reasons
+        assert "hold.qa" in reasons
+        assert uow.session.scalar(select(func.count()).select_from(SalesOrder)) == 2

@@ -13,7 +13,14 @@ from lotline.signatures import service as signatures
 from lotline.uow import UnitOfWork
 
 
-def decide(uow: UnitOfWork, signer: Principal, lot_id: int, decision: QualityStatus, reason: str) -> None:
+def decide(
+    uow: UnitOfWork,
+    signer: Principal,
+    lot_id: int,
+    decision: QualityStatus,
+    reason: str,
+    inspection_ids: tuple[int, ...] = (),
+) -> None:
     """A signed QA decision by the demo's QA manager, as she would give it in the web page."""
     meaning = decisions.MEANINGS[decision]
     secret, _grant = signatures.authorize_signing(
@@ -28,7 +35,13 @@ def decide(uow: UnitOfWork, signer: Principal, lot_id: int, decision: QualitySta
         client_ip=None,
     )
     decisions.decide(
-        uow, lot_id=lot_id, decision=decision, reason=reason, principal=signer, signing_grant=secret
+        uow,
+        lot_id=lot_id,
+        decision=decision,
+        reason=reason,
+        principal=signer,
+        signing_grant=secret,
+        inspection_ids=inspection_ids,
     )
 
 

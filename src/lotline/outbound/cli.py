@@ -88,6 +88,10 @@ def _order(uow: UnitOfWork, number: str) -> SalesOrder:
     return found
 
 
+def _qty(value: Decimal) -> str:
+    return f"{value.normalize():f}"
+
+
 def _reasons(passed: Passed) -> str:
     return "; ".join(t(REASON_TEXT.get(code, code)) for code in passed.reasons)
 
@@ -97,12 +101,13 @@ def _show_line(
     chosen: Sequence[tuple[str, str, str, Decimal]],
     passed: Sequence[Passed],
     short: Decimal,
+    places: dict[int, str],
 ) -> None:
     table = Table(
         title=t(
             "line {line}: {qty} (base unit), delivery {delivery}",
             line=line.line_no,
-            qty=line.qty_base.normalize(),
+            qty=_qty(line.qty_base),
             delivery=line.delivery_date.isoformat(),
         )
     )
@@ -112,12 +117,13 @@ def _show_line(
     table.add_column(t("quantity"), justify="right")
     table.add_column(t("why"))
     for code, place, sscc, qty in chosen:
-        table.add_row(code, place, sscc, str(qty.normalize()), t("allocated"))
+        table.add_row(code, place, sscc, _qty(qty), t("allocated"))
     for p in passed:
-        table.add_row(p.candidate.lot_code, str(p.candidate.location_id), p.candidate.sscc, "", _reasons(p))
+        place = places.get(p.candidate.location_id, "")
+        table.add_row(p.candidate.lot_code, place, p.candidate.sscc, _qty(p.candidate.free), _reasons(p))
     console.print(table)
     if short > 0:
-        console.print(t("short by {qty}", qty=short.normalize()))
+        console.print(t("short by {qty}", qty=_qty(short)))
 
 
 @app.command("create")
@@ -193,7 +199,7 @@ def allocate(
                     )
                     for c in p.chosen
                 ]
-                _show_line(lines[p.line_id], chosen, p.passed, p.short)
+                _show_line(lines[p.line_id], chosen, p.passed, p.short, codes)
     seal(db)
     if as_json:
         console.print_json(json.dumps(payload))
@@ -225,7 +231,7 @@ def explain(number: str, line_no: int = typer.Argument(..., help="Line number on
             (explained.lot_codes[a.lot_id], codes.get(a.location_id, ""), a.sscc, a.qty_base)
             for a in explained.allocations
         ]
-        _show_line(line, chosen, explained.passed, explained.short)
+        _show_line(line, chosen, explained.passed, explained.short, codes)
 
 
 @app.command("release")
