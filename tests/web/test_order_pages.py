@@ -96,6 +96,8 @@ def test_the_scenario_through_the_forms_allocates_e_then_f_and_says_why_a_to_d_w
     translate = i18n.gettext_for(language)
     csrf = sign_in(client, "picker", language=language)
     assert 'href="/orders/new"' in client.get("/orders").text
+    form = client.get("/orders/new").text
+    assert 'name="ship_date" type="date" required value="2026-03-01"' in form  # today at site A
 
     order_id = enter_order(client, shelf, csrf)
     page = client.get(f"/orders/{order_id}").text

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from lotline.api.deps import get_uow, requires
 from lotline.api.problems import STATUS_BY_KIND
 from lotline.domain.errors import N_, InvalidInput, LotlineError, NotFound
+from lotline.domain.expiry import local_today
 from lotline.domain.permissions import Permission, Principal
 from lotline.i18n import gettext_for
 from lotline.models.catalog import Product
@@ -181,7 +182,12 @@ def order_form(
     principal: Principal = requires(Permission.ORDER_WRITE),
     uow: UnitOfWork = Depends(get_uow),
 ) -> Response:
-    return _form_page(request, uow, principal, header={name: "" for name in HEADER_FIELDS}, rows=[])
+    header = {name: "" for name in HEADER_FIELDS}
+    sites = readable_sites(uow, principal, Permission.ORDER_WRITE)
+    if len(sites) == 1:  # one site to ship from: it, and today there, are the likely answers
+        header["site_id"] = str(sites[0].id)
+        header["ship_date"] = local_today(uow.now(), sites[0].time_zone).isoformat()
+    return _form_page(request, uow, principal, header=header, rows=[])
 
 
 @router.post("/orders/new")
