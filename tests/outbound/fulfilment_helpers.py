@@ -15,6 +15,7 @@ from lotline.domain.permissions import Principal
 from lotline.domain.signature import Meaning
 from lotline.domain.status import StockStatus
 from lotline.models.audit import AuditRecord
+from lotline.models.catalog import Location
 from lotline.models.lot import Lot
 from lotline.models.outbound import Allocation, CustomerReturn, Pick, SalesOrderLine, Shipment, ShipmentLine
 from lotline.models.outbox import OutboxEvent
@@ -93,7 +94,9 @@ def carrier(db: Database, clock: FakeClock) -> int:
 
 
 def qa_bin(db: Database, clock: FakeClock, shelf: Shelf) -> int:
+    """A QA bin for returns, in the same warehouse as the shelf's bin."""
     with db.transaction(clock=clock) as uow:
+        parent = uow.session.get_one(Location, shelf.bin).parent_id
         return places.create_location(
             uow,
             site_id=shelf.site,
@@ -101,6 +104,7 @@ def qa_bin(db: Database, clock: FakeClock, shelf: Shelf) -> int:
             name_zh="退货待检",
             name_en="Returns QA",
             kind="BIN",
+            parent_id=parent,
             is_qa_area=True,
         ).id
 

@@ -56,12 +56,14 @@ class Document:
     )
 
 
-def _font(language: str) -> str:
-    if normalize(language) != "zh_CN":
-        return LATIN_FONT
+def _cjk() -> str:
     if CJK_FONT not in pdfmetrics.getRegisteredFontNames():
         pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
     return CJK_FONT
+
+
+def _needs_cjk(text: str) -> bool:
+    return any(ord(character) > 0xFF for character in text)
 
 
 def _local(moment: datetime | None, zone: str) -> str:
@@ -71,13 +73,16 @@ def _local(moment: datetime | None, zone: str) -> str:
 def render(document: Document, language: str, *, compress: bool = True) -> bytes:
     """The PDF bytes; ``compress=False`` leaves page streams readable (tests look for the codes)."""
     _ = gettext_for(language)
-    font = _font(language)
+    font = _cjk() if normalize(language) == "zh_CN" else LATIN_FONT
     text = ParagraphStyle("text", fontName=font, fontSize=9, leading=12)
+    # A Chinese name or plate in an English list (沪A 12345) still needs the CJK font.
+    wide = ParagraphStyle("wide", parent=text, fontName=_cjk())
     title = ParagraphStyle("title", fontName=font, fontSize=16, leading=20, spaceAfter=6)
     heading = ParagraphStyle("heading", fontName=font, fontSize=11, leading=14, spaceBefore=8, spaceAfter=4)
 
     def cell(value: object) -> Paragraph:
-        return Paragraph(_escape("" if value is None else str(value)), text)
+        shown = "" if value is None else str(value)
+        return Paragraph(_escape(shown), wide if _needs_cjk(shown) else text)
 
     facts = [
         (_(N_("Shipment")), document.number),
@@ -117,7 +122,7 @@ def render(document: Document, language: str, *, compress: bool = True) -> bytes
         Paragraph(_escape(_(N_("Packing list"))), title),
         _grid([[cell(k), cell(v)] for k, v in facts], [35 * mm, 140 * mm], lines=False),
         Spacer(1, 4 * mm),
-        _grid(rows, [62 * mm, 32 * mm, 25 * mm, 36 * mm, 25 * mm]),
+        _grid(rows, [55 * mm, 30 * mm, 22 * mm, 43 * mm, 30 * mm]),
     ]
     if document.legs:
         legs = [

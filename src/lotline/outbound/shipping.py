@@ -1,7 +1,7 @@
 """Shipping (发运): an order's picked stock leaves on a shipment with its transport legs.
 
-One SHIP movement per picked bucket (reference ``("shipment", id)``), and in the same
-transaction the bucket's reservation drops by what left (a guarded update, like allocation's),
+One SHIP movement per picked bucket (reference ``("shipment", id)``); the ledger takes it from
+the bucket's reserved stock and lowers the reservation by as much in the same guarded update,
 so ``qty_allocated`` never exceeds what is on hand. The matrix is asked (SHIP) of every bucket
 first: stock blocked since it was picked refuses the whole shipment, nothing written (a hold
 flags its allocations, see ``fulfilment``). Each transport leg carries its carrier, vehicle,
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from lotline.audit.service import record
 from lotline.db import next_in_sequence
@@ -36,7 +36,6 @@ from lotline.models.outbound import (
     TransportLeg,
 )
 from lotline.models.site import Site
-from lotline.models.stock import StockOnHand
 from lotline.outbound.allocation import AllocationStatus
 from lotline.outbound.fulfilment import (
     bucket_of,
@@ -72,11 +71,6 @@ class LegInput:
 class NothingPicked(Conflict):
     code = "shipment.nothing_picked"
     message = N_("Order {order} has no picked stock waiting to be shipped.")
-
-
-class ReservationOutOfStep(Conflict):
-    code = "shipment.reservation_lost"
-    message = N_("The stock picked for order {order} is no longer reserved for it; nothing was shipped.")
 
 
 class LegArrived(Conflict):
@@ -162,17 +156,6 @@ def _picked(uow: UnitOfWork, lines: list[SalesOrderLine]) -> list[tuple[Pick, Al
     )
 
 
-def _drop_reservation(uow: UnitOfWork, order: SalesOrder, on_hand_id: int, quantity: Decimal) -> None:
-    dropped = uow.session.execute(
-        update(StockOnHand)
-        .where(StockOnHand.id == on_hand_id, StockOnHand.qty_allocated >= quantity)
-        .values(qty_allocated=StockOnHand.qty_allocated - quantity)
-        .execution_options(synchronize_session=False)
-    )
-    if dropped.rowcount != 1:  # type: ignore[attr-defined]
-        raise ReservationOutOfStep(field="order_id", order=order.number)
-
-
 def ship(
     uow: UnitOfWork,
     *,
@@ -230,7 +213,6 @@ def ship(
         qty = sum((p.qty_base for p, _a in group), Decimal(0))
         # All of a catch-weight bucket takes its cases and kilograms along; part of one cannot say.
         quantity = Quantity(qty, held[1], held[2]) if qty == held[0] else Quantity(qty)
-        _drop_reservation(uow, order, on_hand_id, qty)
         movement = post(
             uow,
             kind=MovementKind.SHIP,
@@ -481,7 +463,6 @@ __all__ = [
     "LegArrived",
     "LegInput",
     "NothingPicked",
-    "ReservationOutOfStep",
     "get_shipment",
     "legs_of",
     "packing_list_pdf",
