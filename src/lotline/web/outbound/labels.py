@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from lotline.domain.allocation import Passed
+from lotline.domain.allocation import Passed, Strategy
 from lotline.domain.errors import N_
 from lotline.domain.reason_text import REASON_TEXT
 from lotline.models.catalog import Partner
@@ -39,10 +39,13 @@ ALLOCATION_STATUS = {
     AllocationStatus.OPEN.value: N_("Reserved"),
     AllocationStatus.PICKED.value: N_("Picked"),
     AllocationStatus.SHIPPED.value: N_("Shipped"),
-    AllocationStatus.RELEASED.value: N_("Released"),
+    AllocationStatus.RELEASED.value: N_("Given back"),  # not "Released", which is QA's word
     AllocationStatus.FLAGGED.value: N_("Flagged: on hold since allocated, re-allocate"),
 }
-STRATEGY = {"fefo": N_("FEFO (first expiry, first out)"), "fifo": N_("FIFO (first in, first out)")}
+STRATEGY = {
+    Strategy.FEFO.value: N_("FEFO (first expiry, first out)"),
+    Strategy.FIFO.value: N_("FIFO (first in, first out)"),
+}
 
 
 def _shortfall(_: Translate, shortfall: Any) -> str | None:
