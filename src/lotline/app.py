@@ -26,6 +26,7 @@ from lotline.i18n import negotiate
 from lotline.inbound.api import router as inbound_router
 from lotline.lots.api import router as lots_router
 from lotline.outbound.api import router as orders_router
+from lotline.outbound.shipping_api import router as shipping_router
 from lotline.outbox.api import router as events_router
 from lotline.places.api import router as places_router
 from lotline.quality.api import router as quality_router
@@ -36,6 +37,7 @@ from lotline.uow import Clock, Database, system_clock
 from lotline.web import admin as admin_pages
 from lotline.web import boards, pages, quality_pages, shell, stock_pages
 from lotline.web import lots as lot_pages
+from lotline.web import outbound as outbound_pages
 from lotline.web import receiving as receiving_pages
 
 API_PREFIX = "/api/v1"
@@ -128,6 +130,7 @@ def create_app(
         inbound_router,
         quality_router,
         orders_router,
+        shipping_router,
         signatures_router,
         audit_router,
         events_router,
@@ -142,6 +145,7 @@ def create_app(
     app.include_router(receiving_pages.router)
     app.include_router(stock_pages.router)
     app.include_router(quality_pages.router)
+    app.include_router(outbound_pages.router)
     app.include_router(admin_pages.router)
     app.state.html_problem = shell.problem_page
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")

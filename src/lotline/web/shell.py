@@ -56,6 +56,7 @@ NAVIGATION = (
     NavItem("receiving", "/receipts", N_("Receiving"), (Permission.STOCK_MOVE,)),
     NavItem("stock", "/stock", N_("Stock"), (Permission.STOCK_READ,)),
     NavItem("quality", "/quality", N_("Quality"), (Permission.QUALITY_READ,)),
+    NavItem("orders", "/orders", N_("Orders"), (Permission.ORDER_READ,)),
     NavItem(
         "admin",
         "/admin",
