@@ -37,12 +37,16 @@ TEMPLATES = ROOT / "src" / "lotline" / "web" / "templates"
 # The keywords scripts/i18n.sh passes to pybabel (--no-default-keywords -k _ -k N_ -k t).
 KEYWORDS: dict[str, None] = {"_": None, "N_": None, "t": None}
 # Error codes that several classes share on purpose: {code: {class names}}. None today.
-SHARED_CODES: dict[str, set[str]] = {}
+SHARED_CODES: dict[str, set[str]] = {
+    # A matrix refusal at pick or ship of stock held since it was allocated is a matrix refusal.
+    "matrix.not_allowed": {"TransactionNotAllowed", "HeldSinceAllocation"},
+}
 # Translations that are rightly the same as the English msgid (brand names, codes). None today.
 SAME_IN_CHINESE: set[str] = set()
 
 _BRACE = re.compile(r"\{[^{}]*\}")
-_PERCENT = re.compile(r"%\([A-Za-z_]\w*\)[#0 +-]*\d*(?:\.\d+)?[a-zA-Z]|%[#0 +-]*\d*(?:\.\d+)?[sdifr]")
+# "%%" is a literal percent sign, matched first so that "%% required" is not read as "% r".
+_PERCENT = re.compile(r"%%|%\([A-Za-z_]\w*\)[#0 +-]*\d*(?:\.\d+)?[a-zA-Z]|%[#0 +-]*\d*(?:\.\d+)?[sdifr]")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -124,7 +128,7 @@ def translated(message: Message | None) -> bool:
 
 
 def placeholders(text: str) -> set[str]:
-    return set(_BRACE.findall(text)) | set(_PERCENT.findall(text))
+    return set(_BRACE.findall(text)) | (set(_PERCENT.findall(text)) - {"%%"})
 
 
 def _sample_values(text: str) -> dict[str, str]:
