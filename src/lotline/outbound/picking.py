@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -26,7 +25,6 @@ from lotline.catalog.packaging import convert_for_product
 from lotline.domain.allocation import Candidate, Demand, reasons_against
 from lotline.domain.errors import N_, Conflict, InvalidInput, LotlineError, NotFound
 from lotline.domain.expiry import MinimumShelfLife, local_today
-from lotline.domain.gs1 import SSCC_LENGTH, parse_scan, validate_sscc
 from lotline.domain.permissions import Permission, Principal
 from lotline.domain.signature import Meaning
 from lotline.domain.status import StockStatus, Transaction
@@ -45,6 +43,7 @@ from lotline.outbound.fulfilment import (
     settle_statuses,
 )
 from lotline.outbound.orders import LineStatus, line_minimum
+from lotline.outbound.scans import MAX_SCAN_LENGTH, Scanned, read_scan, resolve_scan
 from lotline.outbox import events
 from lotline.outbox.service import emit
 from lotline.paging import Page, keyset_page
@@ -52,7 +51,6 @@ from lotline.signatures import service as signatures
 from lotline.stock.service import situation_of
 from lotline.uow import UnitOfWork
 
-MAX_SCAN_LENGTH = 1000
 SIGNED_RECORD = "sales_order_line"  # what a FEFO deviation's signature is bound to
 
 
@@ -80,94 +78,6 @@ class DeviationNotEligible(Conflict):
 class NotFreeThere(Conflict):
     code = "pick.not_free"
     message = N_("Lot {lot} has no {wanted} {unit} there that other orders have not reserved.")
-
-
-# --- reading the scan ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Scanned:
-    """What a scan names: a lot code, an SSCC, or both (a GS1 label), and maybe the GTIN."""
-
-    lot_code: str | None
-    sscc: str | None
-    gtin: str | None = None
-    plain: bool = False  # read as a lot code as printed (it could still be a bare GS1 string)
-
-
-def _looks_gs1(text: str) -> bool:
-    return (
-        text.startswith(("]", "http://", "https://"))
-        or "\x1d" in text
-        or (text.isdigit() and len(text) == SSCC_LENGTH + 2 and text.startswith("00"))
-    )
-
-
-def gs1_reading(text: str, *, today_at_site: date) -> Scanned:
-    """A GS1 barcode or Digital Link that names a lot (AI 10) or a pallet (AI 00)."""
-    try:
-        result = parse_scan(text, today=today_at_site)
-    except LotlineError as error:
-        error.field = "scanned"
-        raise
-    if result.lot is None and result.sscc is None:
-        raise InvalidInput(
-            N_("The scan carries neither a lot (AI 10) nor an SSCC (AI 00)."),
-            field="scanned",
-            code="pick.scan_without_lot",
-        )
-    return Scanned(result.lot, result.sscc, result.gtin)
-
-
-def read_scan(text: str, *, today_at_site: date) -> Scanned:
-    """A bare SSCC, a GS1 barcode / Digital Link with AI 10 or AI 00, else a lot code as printed."""
-    stripped = (text or "").strip()
-    if not stripped:
-        raise InvalidInput(N_("{field} is required."), field="scanned", code="pick.scan_required")
-    if len(stripped) > MAX_SCAN_LENGTH:
-        raise InvalidInput(
-            N_("The value of {field} is not valid."), field="scanned", code="pick.scan_too_long"
-        )
-    if stripped.isdigit() and len(stripped) == SSCC_LENGTH:
-        return Scanned(None, validate_sscc(stripped, field="scanned"))
-    if _looks_gs1(stripped):
-        return gs1_reading(stripped, today_at_site=today_at_site)
-    return Scanned(stripped, None, plain=True)
-
-
-def _lot_of_code(uow: UnitOfWork, product: Product, site_id: int, code: str) -> Lot | None:
-    """The product's lot of that code (ours first, else a supplier's lot code at the site)."""
-    lot = uow.session.execute(
-        select(Lot).where(Lot.product_id == product.id, Lot.code == code)
-    ).scalar_one_or_none()
-    if lot is not None:
-        return lot
-    theirs = list(
-        uow.session.scalars(
-            select(Lot)
-            .where(Lot.product_id == product.id, Lot.site_id == site_id, Lot.supplier_lot_code == code)
-            .limit(2)
-        )
-    )
-    return theirs[0] if len(theirs) == 1 else None
-
-
-def _resolve(
-    uow: UnitOfWork, product: Product, site_id: int, scan: Scanned, today: date
-) -> tuple[Scanned, Lot | None]:
-    """The scan's lot; a code that names no lot is tried as a GS1 string sent without its prefix."""
-    if scan.lot_code is None:
-        return scan, None
-    lot = _lot_of_code(uow, product, site_id, scan.lot_code)
-    if lot is None and scan.plain:
-        try:
-            scan = gs1_reading(scan.lot_code, today_at_site=today)
-        except InvalidInput:
-            raise NotFound(entity=N_("lot"), key=scan.lot_code, field="scanned") from None
-        lot = _lot_of_code(uow, product, site_id, scan.lot_code) if scan.lot_code else None
-    if scan.lot_code is not None and lot is None:
-        raise NotFound(entity=N_("lot"), key=scan.lot_code, field="scanned")
-    return scan, lot
 
 
 # --- the pick -----------------------------------------------------------------------------------
@@ -320,7 +230,7 @@ def pick(
     product = uow.session.get_one(Product, line.product_id)
     zone = uow.session.get_one(Site, order.site_id).time_zone
     today = local_today(uow.now(), zone)
-    scan, lot = _resolve(uow, product, order.site_id, read_scan(scanned, today_at_site=today), today)
+    scan, lot = resolve_scan(uow, product, order.site_id, read_scan(scanned, today_at_site=today), today)
     if scan.gtin is not None and product.gtin and scan.gtin != product.gtin.zfill(14):
         raise InvalidInput(
             N_("The scanned GTIN {gtin} is not the product {product} of this line."),
@@ -599,8 +509,6 @@ __all__ = [
     "NothingToPick",
     "PickTooLarge",
     "Picked",
-    "Scanned",
     "deviations",
     "pick",
-    "read_scan",
 ]
