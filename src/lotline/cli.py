@@ -24,7 +24,7 @@ from lotline.domain.errors import N_, LotlineError, NotFound
 from lotline.i18n import gettext_for
 from lotline.inbound.cli import app as receive_app
 from lotline.lots.cli import app as lot_app
-from lotline.outbound.cli import app as order_app
+from lotline.outbound.fulfil_cli import app as order_app
 from lotline.places.cli import location_app, partner_app
 from lotline.quality.cli import app as quality_app
 from lotline.stock.cli import app as stock_app
