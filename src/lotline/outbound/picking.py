@@ -504,6 +504,8 @@ def deviations(uow: UnitOfWork, *, site_ids: set[int] | None, cursor: str | None
 
 
 __all__ = [
+    "MAX_SCAN_LENGTH",
+    "SIGNED_RECORD",
     "DeviationNotEligible",
     "NotFreeThere",
     "NothingToPick",
