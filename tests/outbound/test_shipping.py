@@ -5,6 +5,9 @@ whole shipment (nothing written), and a hold flags what was picked."""
 from __future__ import annotations
 
 import io
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -276,3 +279,64 @@ def test_the_packing_list_names_lots_expiry_dates_quantities_and_ssccs(
     zh_text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(chinese)).pages)
     assert shelf.codes["E"] in zh_text
     assert "牛奶" in zh_text
+
+
+def _race(*calls: Callable[[], object]) -> list[object]:
+    """Run the calls at once in threads (each its own transaction); what each returned or raised."""
+    barrier = threading.Barrier(len(calls))
+
+    def run(call: Callable[[], object]) -> object:
+        barrier.wait()
+        try:
+            return call()
+        except Exception as error:  # noqa: BLE001 - the outcome is what the test looks at
+            return error
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+@pytest.mark.postgres
+def test_two_pickers_racing_for_one_lot_and_two_shippers_for_one_order_each_win_once(
+    db: Database, clock: FakeClock, shelf: Shelf
+) -> None:
+    line = order_for(db, clock, shelf)
+    who = principal(db)
+
+    def pick_e() -> object:
+        with db.transaction(clock=clock) as uow:
+            return (
+                picking.pick(
+                    uow,
+                    line_id=line,
+                    scanned=shelf.codes["E"],
+                    quantity=Decimal(30),
+                    unit="EA",
+                    principal=who,
+                )
+                .picks[0]
+                .qty_base
+            )
+
+    outcomes = _race(pick_e, pick_e)
+    assert Decimal(30) in outcomes
+    assert sum(isinstance(o, picking.NotFreeThere) for o in outcomes) == 1, outcomes
+    with db.transaction(clock=clock) as uow:
+        picking.pick(
+            uow, line_id=line, scanned=shelf.codes["F"], quantity=Decimal(30), unit="EA", principal=who
+        )
+    order_id = order_of_line(db, line)
+
+    def ship_it() -> object:
+        with db.transaction(clock=clock) as uow:
+            return shipping.ship(
+                uow, order_id=order_id, carrier_id=None, vehicle=None, legs=[], principal=who
+            ).number
+
+    outcomes = _race(ship_it, ship_it)
+    assert "SH-000001" in outcomes
+    assert sum(isinstance(o, NothingPicked) for o in outcomes) == 1, outcomes
+    with db.transaction(read_only=True) as uow:
+        assert len(uow.session.scalars(select(StockMovement).where(StockMovement.kind == "ship")).all()) == 2
+    assert reserved(db) == {}
+    invariants_hold(db)
