@@ -43,6 +43,7 @@ from lotline.models.site import Site
 from lotline.models.stock import StockOnHand
 from lotline.models.types import ExactDecimal
 from lotline.outbound.orders import LineStatus, OrderStatus, get_line, line_minimum
+from lotline.outbound.waves import fill_wave
 from lotline.outbox import events
 from lotline.outbox.service import emit
 from lotline.uow import UnitOfWork
@@ -325,16 +326,22 @@ def allocate_lines(uow: UnitOfWork, *, line_ids: Sequence[int], explain: bool = 
         by_site[order.site_id].append((line, order, demand_of(line, order, need, minimums[line.product_id])))
     proposals: list[Proposal] = []
     for site_id, entries in by_site.items():
-        earliest = min(demand.delivery_date for _l, _o, demand in entries)
-        ranked = load_candidates(
-            uow,
-            site_id=site_id,
-            product_ids={line.product_id for line, _o, _d in entries},
-            now=now,
-            eligible_from=None if explain else earliest,
-        )
         product_of = {line.id: line.product_id for line, _o, _d in entries}
-        proposals += allocate_wave([d for _l, _o, d in entries], ranked, product_of)
+        demands = [d for _l, _o, d in entries]
+        if not explain:  # the same lots as allocate_wave over all eligible stock, reading far less
+            proposals += fill_wave(
+                uow,
+                site_id=site_id,
+                demands=demands,
+                product_of=product_of,
+                strategies=strategies(uow, product_of.values()),
+                now=now,
+            )
+            continue
+        ranked = load_candidates(
+            uow, site_id=site_id, product_ids=set(product_of.values()), now=now, eligible_from=None
+        )
+        proposals += allocate_wave(demands, ranked, product_of)
     written = _write(uow, proposals, now)
     _set_line_statuses(uow, [line for line, _o in pairs], holding, proposals)
     _audit(uow, pairs, proposals)
