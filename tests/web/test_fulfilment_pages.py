@@ -23,7 +23,10 @@ from lotline.app import create_app
 from lotline.audit.sealer import seal_pending
 from lotline.auth import service as auth
 from lotline.domain.reason_text import REASON_TEXT
-from lotline.models.outbound import Pick, SalesOrder, SalesOrderLine, Shipment, TransportLeg
+from lotline.domain.status import HoldType, QualityStatus
+from lotline.lots import service as lots
+from lotline.models.lot import Lot
+from lotline.models.outbound import Allocation, Pick, SalesOrder, SalesOrderLine, Shipment, TransportLeg
 from lotline.outbound import picking, shipping
 from lotline.uow import Database
 from lotline.web import fulfilment
@@ -292,6 +295,12 @@ def test_a_deviation_asks_for_a_signature_is_refused_without_the_password_and_is
     csrf = sign_in(client, "picker")
     line_id = allocated_order(client, db, shelf, csrf, quantity=["20", ""], unit=["EA", ""])  # E proposed
     before = rows(db)
+    too_old = scan(client, csrf, line_id, shelf.codes["B"], "20")  # B expires before the delivery date
+    assert too_old.status_code == 409
+    assert alerts(too_old.text) == [
+        f"Lot {shelf.codes['B']} cannot be shipped on this line: it expires before the delivery date."
+    ]
+    assert "Electronic signature" not in too_old.text
     asked = scan(client, csrf, line_id, shelf.codes["F"], "20")
     assert asked.status_code == 200
     dialog = asked.text
@@ -365,6 +374,43 @@ def shipped_order(db: Database, clock: FakeClock, shelf: Shelf) -> tuple[int, in
             uow, order_id=order_id, carrier_id=None, vehicle=None, legs=[], principal=None
         )
         return order_id, line_id, shipment.id
+
+
+@pytest.mark.parametrize("how", ["quarantined", "held"])
+def test_stock_blocked_after_picking_is_refused_at_ship_with_its_reason_and_nothing_shipped(
+    client: TestClient, db: Database, clock: FakeClock, shelf: Shelf, how: str
+) -> None:
+    csrf = sign_in(client, "picker")
+    line_id = allocated_order(client, db, shelf, csrf)
+    for letter in ("E", "F"):
+        assert scan(client, csrf, line_id, shelf.codes[letter], "30").status_code == 303
+    with db.transaction(clock=clock) as uow:
+        if how == "quarantined":
+            uow.session.get_one(Lot, shelf.lots["E"]).quality_status = QualityStatus.QUARANTINE.value
+        else:
+            lots.place_hold(uow, lot_id=shelf.lots["E"], hold_type=HoldType.QA, reason="dented cartons")
+    before = rows(db)
+    order_id = order_of_line(db, line_id)
+    refused = client.post(f"/orders/{order_id}/ship", data={"csrf_token": csrf, "vehicle": "沪A 12345"})
+    assert refused.status_code == 409
+    code = "quality.quarantine" if how == "quarantined" else "hold.qa"
+    reasons = re.search(r'<ul class="blocked-by">(.*?)</ul>', refused.text, flags=re.S)
+    assert reasons, refused.text
+    assert text_of(reasons.group(1)) == REASON_TEXT[code]
+    assert 'value="沪A 12345"' in refused.text  # the form keeps what was typed
+    after = rows(db)
+    assert (after["shipment"], after["stock_movement"]) == (0, before["stock_movement"])
+    if how == "held":  # the picked allocation is flagged for re-allocation, and that is kept
+        (message,) = alerts(refused.text)
+        assert message.endswith("1 allocations are flagged for re-allocation."), message
+        with db.transaction(read_only=True) as uow:
+            statuses = uow.session.scalars(
+                select(Allocation.status).where(Allocation.lot_id == shelf.lots["E"])
+            ).all()
+        assert "flagged" in statuses
+    else:
+        assert after == before
+    invariants_hold(db)
 
 
 def test_forms_without_a_csrf_token_are_refused_and_write_nothing(
