@@ -316,7 +316,7 @@ BULK_TABLES = ("product", "partner", "lot", "stock_on_hand", "hold", "sales_orde
 
 def lots_per_product(scale: FefoScale, rng: random.Random) -> list[int]:
     """How many lots each product has, hottest first: ``hot_lots`` each, then a Zipf-like tail."""
-    buckets_per_lot = 2.04  # one to three bins, plus the odd retained sample
+    buckets_per_lot = 1.985  # one to three bins, plus the odd retained sample (measured)
     total_lots = round(scale.stock_rows / buckets_per_lot)
     tail = scale.products - scale.hot_products
     remaining = max(total_lots - scale.hot_products * scale.hot_lots, tail)

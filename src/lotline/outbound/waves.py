@@ -49,7 +49,7 @@ from sqlalchemy.sql.selectable import CTE, Select
 from sqlalchemy.types import TypeEngine
 
 from lotline.domain.allocation import Candidate, Chosen, Demand, Proposal, Strategy, allocate, rank
-from lotline.domain.expiry import MinimumShelfLife, is_expired, local_today
+from lotline.domain.expiry import MinimumShelfLife, local_today
 from lotline.domain.matrix import StockSituation
 from lotline.domain.status import QualityStatus, StockStatus
 from lotline.models.lot import Hold, Lot
@@ -60,6 +60,8 @@ from lotline.uow import UnitOfWork
 
 # Products per query: eight parameters each stays far below SQLite's 32,766 and PostgreSQL's 65,535.
 PRODUCTS_PER_QUERY = 1_000
+# Buckets a single product's first read takes (a line rarely needs more; if it does, all are read).
+HEAD_ROWS = 64
 
 _COVERING_HOLD = exists().where(
     Hold.lot_id == StockOnHand.lot_id,
@@ -181,6 +183,56 @@ def _keeps(percent: Any, day: Any, dialect: str) -> ColumnElement[bool]:
     )
 
 
+def _eligible(lowest: Any, loosest: Any, loosest_day: Any, dialect: str) -> list[ColumnElement[bool]]:
+    """What the matrix lets ALLOCATE take (as the service's wave path always read it), from
+    ``lowest`` on, with ``loosest`` per cent left on ``loosest_day``: no line takes other stock."""
+    return [
+        StockOnHand.site_id == bindparam("site_id", type_=BigInteger()),
+        StockOnHand.qty_base > StockOnHand.qty_allocated,
+        StockOnHand.stock_status == StockStatus.AVAILABLE.value,
+        Lot.quality_status == QualityStatus.RELEASED.value,
+        Lot.expiry_date >= lowest,
+        _keeps(loosest, loosest_day, dialect),
+        or_(Lot.expiry_at.is_(None), Lot.expiry_at > bindparam("now", type_=UTCDateTime())),
+        ~_COVERING_HOLD,
+    ]
+
+
+_COLUMNS = (
+    StockOnHand.id,
+    StockOnHand.product_id,
+    StockOnHand.lot_id,
+    Lot.code,
+    StockOnHand.location_id,
+    StockOnHand.sscc,
+    (StockOnHand.qty_base - StockOnHand.qty_allocated).label("free"),
+    Lot.expiry_date,
+    Lot.production_date,
+    Lot.created_at,
+)
+
+
+@lru_cache(maxsize=4)
+def _head_query(strategy: Strategy, dialect: str) -> Select[Any]:
+    """One product's first ``head`` eligible buckets in rank order (an ORDER BY … LIMIT, no window)."""
+    key = Lot.expiry_date if strategy is Strategy.FEFO else Lot.created_at
+    return (
+        select(*_COLUMNS)
+        .join(Lot, Lot.id == StockOnHand.lot_id)
+        .where(
+            StockOnHand.product_id == bindparam("product_id", type_=BigInteger()),
+            *_eligible(
+                bindparam("lowest", type_=Date()),
+                bindparam("loosest", type_=Float()),
+                bindparam("loosest_day", type_=Date()),
+                dialect,
+            ),
+        )
+        .order_by(key, StockOnHand.id)
+        .limit(bindparam("head", type_=Integer()))
+    )
+
+
 @lru_cache(maxsize=32)
 def _query(strategy: Strategy, count: int, cut: bool, dialect: str) -> Select[Any]:
     """The eligible buckets of ``count`` products, ranked; with ``cut``, only each one's head.
@@ -208,37 +260,70 @@ def _query(strategy: Strategy, count: int, cut: bool, dialect: str) -> Select[An
     same = func.sum(usable).over(partition_by=(row.product_id, key))
     inner = (
         select(
-            row.id,
-            row.product_id,
-            row.lot_id,
-            Lot.code,
-            row.location_id,
-            row.sscc,
-            free,
-            Lot.expiry_date,
-            Lot.expiry_at,
-            Lot.production_date,
-            Lot.created_at,
+            *_COLUMNS,
             (upto - same).label("before"),
             func.count().over(partition_by=row.product_id).label("among"),
             wanted.c.need,
         )
         .join(Lot, Lot.id == row.lot_id)
         .join(wanted, wanted.c.product_id == row.product_id)
-        .where(
-            row.site_id == bindparam("site_id", type_=BigInteger()),
-            row.qty_base > row.qty_allocated,
-            row.stock_status == StockStatus.AVAILABLE.value,
-            Lot.quality_status == QualityStatus.RELEASED.value,
-            Lot.expiry_date >= wanted.c.lowest,
-            _keeps(wanted.c.loosest, wanted.c.loosest_day, dialect),
-            or_(Lot.expiry_at.is_(None), Lot.expiry_at > bindparam("now", type_=UTCDateTime())),
-            ~_COVERING_HOLD,
-        )
+        .where(*_eligible(wanted.c.lowest, wanted.c.loosest, wanted.c.loosest_day, dialect))
         .subquery()
     )
     query = select(inner)
     return query.where(inner.c.before < inner.c.need) if cut else query
+
+
+def _candidates(rows: Iterable[Any]) -> Iterator[Candidate]:
+    # Every bucket read is released, available, unheld and not expired: the query let no other
+    # through (expiry on or after the site's today, ``expiry_at`` after now).
+    situation = StockSituation(
+        quality=QualityStatus.RELEASED, stock=StockStatus.AVAILABLE, holds=frozenset(), expired=False
+    )
+    for r in rows:
+        yield Candidate(
+            on_hand_id=r.id,
+            lot_id=r.lot_id,
+            lot_code=r.code,
+            location_id=r.location_id,
+            sscc=r.sscc,
+            free=r.free,
+            expiry_date=r.expiry_date,
+            production_date=r.production_date,
+            received_at=r.created_at,
+            situation=situation,
+        )
+
+
+def _head(
+    uow: UnitOfWork, site: Site, pid: int, want: _Want, strategy: Strategy, now: datetime
+) -> tuple[list[Candidate], bool] | None:
+    """One product's head by ORDER BY … LIMIT, and whether stock was left unread; None when
+    the head was one single rank group (read everything instead)."""
+    params = {
+        "site_id": site.id,
+        "now": now,
+        "product_id": pid,
+        "lowest": want.lowest,
+        "loosest": want.loosest,
+        "loosest_day": want.loosest_day,
+        "head": HEAD_ROWS,
+    }
+    rows = list(_candidates(uow.session.execute(_head_query(strategy, _dialect(uow)), params)))
+    if len(rows) < HEAD_ROWS:
+        return rows, False
+    # Keep whole rank groups only: SQL may order ties on the first key apart from Python.
+    last = _first_key(rows[-1], strategy)
+    kept = [c for c in rows if _first_key(c, strategy) < last]
+    return (kept, True) if kept else None
+
+
+def _first_key(candidate: Candidate, strategy: Strategy) -> date | datetime:
+    return candidate.expiry_date if strategy is Strategy.FEFO else candidate.received_at
+
+
+def _dialect(uow: UnitOfWork) -> str:
+    return uow.session.get_bind().dialect.name
 
 
 def _read(
@@ -254,39 +339,22 @@ def _read(
     found: dict[int, list[Candidate]] = defaultdict(list)
     truncated: set[int] = set()
     ids = sorted(wants)
-    dialect = uow.session.get_bind().dialect.name
+    if cut and len(ids) == 1:
+        head = _head(uow, site, ids[0], wants[ids[0]], strategy, now)
+        if head is not None:
+            found[ids[0]] = sorted(head[0], key=rank(strategy))
+            return found, ({ids[0]} if head[1] else set())
     for start in range(0, len(ids), PRODUCTS_PER_QUERY):
         chunk = ids[start : start + PRODUCTS_PER_QUERY]
         params = {"site_id": site.id, "now": now, **_bind([(pid, wants[pid]) for pid in chunk])}
         returned: dict[int, int] = defaultdict(int)
         among: dict[int, int] = {}
-        for r in uow.session.execute(_query(strategy, len(chunk), cut, dialect), params):
-            found[r.product_id].append(
-                Candidate(
-                    on_hand_id=r.id,
-                    lot_id=r.lot_id,
-                    lot_code=r.code,
-                    location_id=r.location_id,
-                    sscc=r.sscc,
-                    free=r.free,
-                    expiry_date=r.expiry_date,
-                    production_date=r.production_date,
-                    received_at=r.created_at,
-                    situation=StockSituation(
-                        quality=QualityStatus.RELEASED,
-                        stock=StockStatus.AVAILABLE,
-                        holds=frozenset(),
-                        expired=is_expired(
-                            expiry_date=r.expiry_date,
-                            expiry_at=r.expiry_at,
-                            site_zone=site.time_zone,
-                            now=now,
-                        ),
-                    ),
-                )
-            )
+        rows = uow.session.execute(_query(strategy, len(chunk), cut, _dialect(uow)), params).all()
+        for r in rows:
             returned[r.product_id] += 1
             among[r.product_id] = r.among
+        for candidate, r in zip(_candidates(rows), rows, strict=True):
+            found[r.product_id].append(candidate)
         truncated.update(pid for pid, count in returned.items() if count < among[pid])
     order = rank(strategy)
     for candidates in found.values():
