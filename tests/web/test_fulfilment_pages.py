@@ -38,6 +38,7 @@ from tests.outbound.fulfilment_helpers import (
     on_hand,
     order_for,
     order_of_line,
+    palletise,
     qa_bin,
     reserved,
     rows,
@@ -105,6 +106,7 @@ def scan(client: TestClient, csrf: str, line_id: int, scanned: str, qty: str, **
 def test_pick_e_and_f_by_scan_ship_with_one_leg_and_the_shipment_lists_the_lots_and_prints(
     client: TestClient, db: Database, clock: FakeClock, shelf: Shelf
 ) -> None:
+    pallet = palletise(db, clock, shelf, "F", 3)  # F stands on a pallet with an SSCC
     csrf = sign_in(client, "picker")
     line_id = allocated_order(client, db, shelf, csrf)
     order_id = order_of_line(db, line_id)
@@ -115,13 +117,17 @@ def test_pick_e_and_f_by_scan_ship_with_one_leg_and_the_shipment_lists_the_lots_
     page = client.get(f"/order-lines/{line_id}/pick").text
     assert re.search(r'<input name="scanned"[^>]*autofocus', page)
     proposed = table_rows(page, "to-pick")
-    assert [row.split()[1:3] for row in proposed] == [
-        [shelf.codes["E"], "AMB-1"],
-        [shelf.codes["F"], "AMB-1"],
+    assert [row.split()[1:4] for row in proposed] == [
+        [shelf.codes["E"], "AMB-1", "—"],
+        [shelf.codes["F"], "AMB-1", pallet],
     ]
+    garbled = scan(client, csrf, line_id, shelf.codes["E"] + "\x00", "30")
+    assert garbled.status_code == 422
+    assert alerts(garbled.text) == ["The value of scanned is not valid."]
 
-    for letter in ("E", "F"):
-        done = scan(client, csrf, line_id, shelf.codes[letter], "30")
+    # E by its lot code as printed, F by the pallet's GS1-128 label (AI 00).
+    for letter, scanned in (("E", shelf.codes["E"]), ("F", f"]C100{pallet}")):
+        done = scan(client, csrf, line_id, scanned, "30")
         assert done.status_code == 303, done.text
         shown = client.get(done.headers["location"]).text
         assert flash_of(shown) == f"Picked 30 EA of lot {shelf.codes[letter]}."
@@ -182,6 +188,7 @@ def test_pick_e_and_f_by_scan_ship_with_one_leg_and_the_shipment_lists_the_lots_
         (line,) = [row for row in lines if shelf.codes[letter] in row]
         assert expiry in line, line
         assert "30 EA" in line, line
+    assert pallet in next(row for row in lines if shelf.codes["F"] in row)
     assert f'href="/shipments/{shipment_id}/packing-list.pdf"' in page
     assert f'href="/orders/{order_id}/ship"' in page
     assert number in table_rows(client.get(f"/orders/{order_id}/ship").text, "shipment-row")[0]
@@ -193,6 +200,7 @@ def test_pick_e_and_f_by_scan_ship_with_one_leg_and_the_shipment_lists_the_lots_
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
     assert shelf.codes["E"] in text
     assert "2026-03-20" in text
+    assert pallet in text
     client.cookies.set("lotline_lang", "zh_CN")
     chinese = client.get(f"/shipments/{shipment_id}/packing-list.pdf")
     assert "装箱单" in "".join(p.extract_text() for p in PdfReader(io.BytesIO(chinese.content)).pages)

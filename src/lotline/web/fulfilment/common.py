@@ -65,6 +65,18 @@ def text_field(
     return value
 
 
+def scan_field(text: str | None, field: str, *, max_length: int) -> str:
+    """What a scanner typed: required; GS1's group separators kept, a NUL refused."""
+    value = (text or "").strip()
+    if not value:
+        raise InvalidInput(N_("{field} is required."), field=field, code="web.required")
+    if len(value) > max_length:
+        raise InvalidInput(N_("{field} is too long."), field=field, code="web.too_long")
+    if "\x00" in value:
+        raise _invalid(field)
+    return value
+
+
 def local_moment(text: str | None, field: str, zone: str) -> datetime | None:
     """A date and time typed in the site's time zone (``datetime-local``); blank is None."""
     value = (text or "").strip()

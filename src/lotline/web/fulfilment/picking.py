@@ -31,7 +31,14 @@ from lotline.outbound import orders, picking
 from lotline.outbound.allocation import AllocationStatus
 from lotline.outbound.fulfilment import HeldSinceAllocation
 from lotline.uow import UnitOfWork
-from lotline.web.fulfilment.common import lot_codes, quantity_field, refusal, text_field, unit_field
+from lotline.web.fulfilment.common import (
+    lot_codes,
+    quantity_field,
+    refusal,
+    scan_field,
+    text_field,
+    unit_field,
+)
 from lotline.web.outbound.labels import LINE_STATUS, by_id
 from lotline.web.routing import WebRoute
 from lotline.web.shell import redirect, render
@@ -195,7 +202,7 @@ def pick_submit(
     fields = {"scanned": scanned.strip(), "quantity": quantity.strip(), "unit": unit.strip().upper()}
     fields["deviation_reason"] = deviation_reason.strip()
     try:
-        text_field(scanned, "scanned", max_length=picking.MAX_SCAN_LENGTH, required=True)
+        scan_field(scanned, "scanned", max_length=picking.MAX_SCAN_LENGTH)
         amount = quantity_field(quantity)
         unit_code = unit_field(unit, product.base_unit)
     except LotlineError as error:
