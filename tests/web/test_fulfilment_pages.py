@@ -30,6 +30,7 @@ from lotline.models.outbound import Allocation, Pick, SalesOrder, SalesOrderLine
 from lotline.outbound import picking, shipping
 from lotline.uow import Database
 from lotline.web import fulfilment
+from lotline.web.fulfilment import deviations as deviation_pages
 from tests.app_fixtures import PASSWORD, People
 from tests.conftest import FakeClock
 from tests.outbound.fulfilment_helpers import (
@@ -38,7 +39,9 @@ from tests.outbound.fulfilment_helpers import (
     on_hand,
     order_for,
     order_of_line,
+    override_grant,
     palletise,
+    principal,
     qa_bin,
     reserved,
     rows,
@@ -548,3 +551,34 @@ def test_every_fulfilment_page_and_message_reads_in_chinese(
     )
     assert client.get(f"/orders/{_order}/ship").status_code == 200
     assert not i18n.MISSING, f"shown in English on a Chinese page: {sorted(i18n.MISSING)}"
+
+
+def test_the_deviation_log_pages_newest_first(
+    client: TestClient, db: Database, clock: FakeClock, shelf: Shelf, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reasons = ("E blocked in", "E cartons wet")
+    for reason in reasons:
+        line_id = order_for(db, clock, shelf, "10")  # E proposed
+        grant = override_grant(db, clock, line_id)
+        with db.transaction(clock=clock) as uow:
+            picking.pick(
+                uow,
+                line_id=line_id,
+                scanned=shelf.codes["F"],
+                quantity=Decimal(10),
+                unit="EA",
+                principal=principal(db),
+                deviation_reason=reason,
+                signing_grant=grant,
+            )
+    monkeypatch.setattr(deviation_pages, "PAGE_SIZE", 1)
+    sign_in(client, "picker")
+    first = client.get("/fefo-deviations").text
+    (newest,) = table_rows(first, "deviation")
+    assert reasons[1] in newest
+    following = re.search(r'class="pager"><a class="button secondary" href="([^"]+)"', first)
+    assert following, first
+    second = client.get(html.unescape(following.group(1))).text
+    (older,) = table_rows(second, "deviation")
+    assert reasons[0] in older
+    assert 'class="pager"' not in second
