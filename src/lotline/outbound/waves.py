@@ -58,8 +58,9 @@ from lotline.models.stock import StockOnHand
 from lotline.models.types import ExactDecimal, UTCDateTime
 from lotline.uow import UnitOfWork
 
-# Products per query: eight parameters each stays far below SQLite's 32,766 and PostgreSQL's 65,535.
-PRODUCTS_PER_QUERY = 1_000
+# Products per query: one UNION ALL branch each, and SQLite allows 500 (SQLITE_MAX_COMPOUND_SELECT);
+# eight parameters each also stays far below SQLite's 32,766 and PostgreSQL's 65,535.
+PRODUCTS_PER_QUERY = 400
 # Buckets a single product's first read takes (a line rarely needs more; if it does, all are read).
 HEAD_ROWS = 64
 
