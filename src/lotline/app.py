@@ -36,6 +36,7 @@ from lotline.stock.api import router as stock_router
 from lotline.uow import Clock, Database, system_clock
 from lotline.web import admin as admin_pages
 from lotline.web import boards, pages, quality_pages, shell, stock_pages
+from lotline.web import fulfilment as fulfilment_pages
 from lotline.web import lots as lot_pages
 from lotline.web import outbound as outbound_pages
 from lotline.web import receiving as receiving_pages
@@ -146,6 +147,7 @@ def create_app(
     app.include_router(stock_pages.router)
     app.include_router(quality_pages.router)
     app.include_router(outbound_pages.router)
+    app.include_router(fulfilment_pages.router)
     app.include_router(admin_pages.router)
     app.state.html_problem = shell.problem_page
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")

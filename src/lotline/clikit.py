@@ -67,7 +67,11 @@ def reports_errors(command: F) -> F:
             _ = gettext_for(settings().default_language)
             label = _("Error")
             field = f" ({error.field})" if error.field else ""
-            message = escape(f"{error.render(_)} [{error.code}]")
+            # The sentence in words; the stable codes after it, for the record and for support.
+            details = error.details()
+            codes = details.get("blocked_by") or details.get("reasons")
+            listed = f": {', '.join(map(str, codes))}" if isinstance(codes, list) and codes else ""
+            message = escape(f"{error.render(_)} [{error.code}{listed}]")
             errors.print(f"[red]{escape(label + field)}:[/red] {message}", highlight=False)
             raise typer.Exit(code=1) from None
         finally:

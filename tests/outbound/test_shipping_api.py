@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
+from lotline.domain.reason_text import REASON_TEXT
 from lotline.domain.status import HoldType, QualityStatus
 from lotline.lots import service as lots
 from lotline.models.lot import Lot
@@ -251,7 +252,7 @@ def test_blocked_stock_is_refused_at_pick_with_problem_json_and_nothing_written(
     assert refused["code"] == "matrix.not_allowed"
     assert refused["transaction"] == "pick"
     assert BLOCKS[how] in refused["blocked_by"]
-    assert BLOCKS[how] in refused["detail"]
+    assert REASON_TEXT[BLOCKS[how]] in refused["detail"]  # the sentence names it in words
     assert rows(db) == before
     assert allocation_states(db) == allocations
 

@@ -264,7 +264,9 @@ def test_check_raises_transaction_not_allowed_with_the_reasons() -> None:
     assert error.params["blocked_by"] == ("hold.qa", "hold.deviation", "expired")
     assert error.params["reasons"] == "hold.qa, hold.deviation, expired"
     rendered = error.render(lambda text: text)
-    assert rendered == "pick is not allowed: hold.qa, hold.deviation, expired."
+    assert rendered == (
+        "picking is not allowed: a QA hold is on it; a deviation hold is on it; the lot is expired."
+    )
 
 
 def test_check_returns_the_verdict_when_allowed() -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import html
 import io
 import re
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -19,17 +18,15 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from lotline import i18n
-from lotline.app import create_app
 from lotline.audit.sealer import seal_pending
 from lotline.auth import service as auth
-from lotline.domain.reason_text import REASON_TEXT
+from lotline.domain.reason_text import REASON_TEXT, TRANSACTION_TEXT
 from lotline.domain.status import HoldType, QualityStatus
 from lotline.lots import service as lots
 from lotline.models.lot import Lot
 from lotline.models.outbound import Allocation, Pick, SalesOrder, SalesOrderLine, Shipment, TransportLeg
 from lotline.outbound import picking, shipping
 from lotline.uow import Database
-from lotline.web import fulfilment
 from lotline.web.fulfilment import deviations as deviation_pages
 from tests.app_fixtures import PASSWORD, People
 from tests.conftest import FakeClock
@@ -49,15 +46,6 @@ from tests.outbound.fulfilment_helpers import (
 from tests.outbound_fixtures import Shelf, build_shelf
 from tests.web.test_order_pages import enter_order, line_of, order_form
 from tests.web.webkit import alerts, sign_in
-
-
-@pytest.fixture
-def client(db: Database, clock: FakeClock) -> Iterator[TestClient]:
-    app = create_app(db.settings, db=db, clock=clock, run_sealer=False)
-    if not any(getattr(route, "path", None) == "/fefo-deviations" for route in app.routes):
-        app.include_router(fulfilment.router)  # until app.py wires lotline.web.fulfilment.router
-    with TestClient(app) as test_client:
-        yield test_client
 
 
 @pytest.fixture
@@ -288,7 +276,7 @@ def test_a_scan_of_a_held_lot_is_refused_with_its_reason_and_nothing_is_written(
     page = refused.text
     (message,) = alerts(page)
     assert message == translate("{transaction} is not allowed: {reasons}.").format(
-        transaction="pick", reasons=translate(REASON_TEXT["hold.qa"])
+        transaction=translate(TRANSACTION_TEXT["pick"]), reasons=translate(REASON_TEXT["hold.qa"])
     )
     reasons = re.search(r'<ul class="blocked-by">(.*?)</ul>', page, flags=re.S)
     assert reasons, page

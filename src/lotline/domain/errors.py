@@ -8,6 +8,7 @@ layer (``lotline.api.problems``), keyed by ``kind``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from enum import StrEnum
 from typing import ClassVar
 
@@ -37,6 +38,7 @@ class LotlineError(Exception):
     code: ClassVar[str] = "error"
     message: ClassVar[str] = N_("The request could not be completed.")
     translated_params: ClassVar[tuple[str, ...]] = ()  # params that are msgids themselves
+    reason_codes: ClassVar[str | None] = None  # a param of reason codes that fills {reasons} in words
 
     def __init__(
         self,
@@ -64,15 +66,27 @@ class LotlineError(Exception):
         and is translated too, so "site 3 was not found" reads naturally in Chinese.
         """
         template = translate(self.msgid)
+        try:
+            return template.format(**self.values(translate))
+        except (KeyError, IndexError, ValueError):
+            return template
+
+    def values(self, translate: Translate) -> dict[str, object]:
+        """The placeholders' values in the reader's language."""
         values: dict[str, object] = {"field": self.field, **self.params}
+        for name, value in values.items():
+            if isinstance(value, Decimal) and value.is_finite():  # 20, never 2E+1
+                values[name] = format(value.normalize(), "f")
         for name in ("entity", *self.translated_params):
             value = values.get(name)
             if isinstance(value, str):
                 values[name] = translate(value)
-        try:
-            return template.format(**values)
-        except (KeyError, IndexError, ValueError):
-            return template
+        codes = values.get(self.reason_codes) if self.reason_codes else None
+        if isinstance(codes, tuple | list) and codes:
+            from lotline.domain.reason_text import reasons_text  # the table's msgids use N_ from here
+
+            values["reasons"] = reasons_text(translate, codes)
+        return values
 
 
 class InvalidInput(LotlineError):

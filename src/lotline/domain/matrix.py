@@ -45,7 +45,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
 
-from lotline.domain.errors import N_, Conflict
+from lotline.domain.errors import N_, Conflict, Translate
+from lotline.domain.reason_text import transaction_text
 from lotline.domain.status import HoldType, QualityStatus, StockStatus, Transaction
 
 __all__ = [
@@ -200,6 +201,7 @@ class TransactionNotAllowed(Conflict):
 
     code = "matrix.not_allowed"
     message = N_("{transaction} is not allowed: {reasons}.")
+    reason_codes = "blocked_by"
 
     def __init__(
         self,
@@ -210,6 +212,13 @@ class TransactionNotAllowed(Conflict):
         **params: object,
     ) -> None:
         super().__init__(message, field=field, code=code, **params)
+
+    def values(self, translate: Translate) -> dict[str, object]:
+        """The transaction and every reason in the reader's words, not codes."""
+        values = super().values(translate)
+        if "transaction" in values:
+            values["transaction"] = transaction_text(translate, values["transaction"])
+        return values
 
     def details(self) -> dict[str, object]:
         blocked_by = self.params.get("blocked_by", ())

@@ -6,7 +6,7 @@ so the web pages and the console say the same thing in both languages.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 
 from lotline.domain.errors import N_
@@ -34,3 +34,33 @@ REASON_TEXT: Mapping[str, str] = MappingProxyType(
         "fully_allocated": N_("all of it is allocated to other orders"),
     }
 )
+
+# What was refused, as the refusal's sentence names it ("picking is not allowed: …").
+TRANSACTION_TEXT: Mapping[str, str] = MappingProxyType(
+    {
+        "putaway": N_("putaway"),
+        "move": N_("moving"),
+        "move_to_qa": N_("moving into a QA area"),
+        "allocate": N_("allocation"),
+        "pick": N_("picking"),
+        "ship": N_("shipping"),
+        "consume": N_("consumption"),
+        "sample": N_("taking a QC sample"),
+        "retain_sample": N_("keeping a retained sample"),
+        "return_to_supplier": N_("return to the supplier"),
+        "scrap": N_("scrapping"),
+        "rework": N_("rework"),
+        "adjust": N_("a count adjustment"),
+        "transfer_out": N_("a transfer to another site"),
+        "receive_transfer": N_("receiving a transfer"),
+    }
+)
+
+
+def reasons_text(translate: Callable[[str], str], codes: Iterable[object]) -> str:
+    """Reason codes as one phrase in the reader's language ("a QA hold is on it; the lot is expired")."""
+    return "; ".join(translate(REASON_TEXT.get(str(code), str(code))) for code in codes)
+
+
+def transaction_text(translate: Callable[[str], str], code: object) -> str:
+    return translate(TRANSACTION_TEXT.get(str(code), str(code)))

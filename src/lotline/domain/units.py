@@ -252,3 +252,8 @@ def quantize(quantity: Decimal | int, places: int, *, field: str = "quantity") -
             value=value,
         )
     return result
+
+
+def plain(value: Decimal) -> str:
+    """A quantity in plain digits without trailing zeros (20, 0.5, 1000 — never 2E+1)."""
+    return format(value.normalize(), "f")

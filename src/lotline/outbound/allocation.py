@@ -36,6 +36,7 @@ from lotline.domain.errors import N_, Conflict, InvalidInput
 from lotline.domain.expiry import MinimumShelfLife, is_expired, local_today
 from lotline.domain.matrix import StockSituation
 from lotline.domain.status import HoldType, QualityStatus, StockStatus
+from lotline.domain.units import plain
 from lotline.models.catalog import Product
 from lotline.models.lot import Hold, Lot
 from lotline.models.outbound import Allocation, CategoryAllocation, SalesOrder, SalesOrderLine
@@ -456,11 +457,11 @@ def _audit(uow: UnitOfWork, pairs: Sequence[Any], proposals: Sequence[Proposal])
                         c.candidate.lot_code,
                         c.candidate.location_id,
                         c.candidate.sscc,
-                        str(c.quantity.normalize()),
+                        plain(c.quantity),
                     ]
                     for c in p.chosen
                 ],
-                "short": str(p.short.normalize()),
+                "short": plain(p.short),
             }
             for p in mine
         }

@@ -22,6 +22,7 @@ from lotline.db import next_in_sequence
 from lotline.domain.errors import N_, InvalidInput, LotlineError, NotFound, PermissionDenied
 from lotline.domain.expiry import MinimumShelfLife
 from lotline.domain.permissions import Permission, Principal
+from lotline.domain.units import plain
 from lotline.models.catalog import Partner, Product
 from lotline.models.outbound import SalesOrder, SalesOrderLine
 from lotline.outbox import events
@@ -210,9 +211,9 @@ def create_order(uow: UnitOfWork, *, order: OrderInput) -> SalesOrder:
                     {
                         "line_no": line.line_no,
                         "product_id": line.product_id,
-                        "quantity": str(line.entered_qty.normalize()),
+                        "quantity": plain(line.entered_qty),
                         "unit": line.entered_unit,
-                        "qty_base": str(line.qty_base.normalize()),
+                        "qty_base": plain(line.qty_base),
                         "delivery_date": line.delivery_date.isoformat(),
                         "min_days": line.min_days,
                         "min_percent": str(line.min_percent) if line.min_percent is not None else None,

@@ -28,6 +28,7 @@ from lotline.domain.expiry import MinimumShelfLife, local_today
 from lotline.domain.permissions import Permission, Principal
 from lotline.domain.signature import Meaning
 from lotline.domain.status import StockStatus, Transaction
+from lotline.domain.units import plain
 from lotline.models.catalog import Product
 from lotline.models.lot import Lot
 from lotline.models.outbound import Allocation, Pick, SalesOrder, SalesOrderLine
@@ -69,6 +70,7 @@ class NothingToPick(Conflict):
 class DeviationNotEligible(Conflict):
     code = "pick.deviation_not_eligible"
     message = N_("Lot {lot} cannot be shipped on this line: {reasons}.")
+    reason_codes = "codes"
 
     def details(self) -> dict[str, object]:
         reasons = self.params.get("codes", ())
@@ -273,15 +275,13 @@ def pick(
 
 
 def _not_free(lot: Lot, wanted: Decimal, product: Product) -> NotFreeThere:
-    return NotFreeThere(field="quantity", lot=lot.code, wanted=wanted.normalize(), unit=product.base_unit)
+    return NotFreeThere(field="quantity", lot=lot.code, wanted=wanted, unit=product.base_unit)
 
 
 def _too_large(
     product: Product, allocated: Decimal, wanted: Decimal, field: str = "quantity"
 ) -> PickTooLarge:
-    return PickTooLarge(
-        field=field, allocated=allocated.normalize(), wanted=wanted.normalize(), unit=product.base_unit
-    )
+    return PickTooLarge(field=field, allocated=allocated, wanted=wanted, unit=product.base_unit)
 
 
 def _pick_allocated(
@@ -368,7 +368,7 @@ def _pick_other(
                 "proposed_lot_code": proposed.code,
                 "location_id": row.location_id,
                 "sscc": row.sscc,
-                "qty_base": str(base.normalize()),
+                "qty_base": plain(base),
                 "reason": reason,
             },
             comment=reason,
@@ -459,7 +459,7 @@ def _announce(
             "lot_code": lots[p.lot_id].code,
             "location_id": p.location_id,
             "sscc": p.sscc,
-            "qty_base": str(p.qty_base.normalize()),
+            "qty_base": plain(p.qty_base),
             "deviation": p.deviation,
             "proposed_lot_code": lots[p.proposed_lot_id].code if p.proposed_lot_id else None,
             "signature_id": p.signature_id,
@@ -474,7 +474,7 @@ def _announce(
         site_id=order.site_id,
         changes={
             "line_id": [None, line.id],
-            "quantity": [None, [str(quantity.normalize()), unit]],
+            "quantity": [None, [plain(quantity), unit]],
             "picks": [None, described],
             "line_status": [None, line.status],
         },

@@ -18,6 +18,7 @@ from lotline.domain.errors import N_, Conflict, InvalidInput, LotlineError, NotF
 from lotline.domain.ledger import MovementKind, Quantity
 from lotline.domain.permissions import Permission, Principal
 from lotline.domain.status import StockStatus
+from lotline.domain.units import plain
 from lotline.models.catalog import Location, Product
 from lotline.models.lot import Lot
 from lotline.models.outbound import CustomerReturn, Shipment, ShipmentLine
@@ -96,8 +97,8 @@ def receive_return(
     if base > left:
         raise ReturnTooLarge(
             field="quantity",
-            left=left.normalize(),
-            wanted=base.normalize(),
+            left=left,
+            wanted=base,
             unit=product.base_unit,
             lot=lot.code,
         )
@@ -134,8 +135,8 @@ def receive_return(
         "shipment_line_id": [None, line.id],
         "lot_code": [None, lot.code],
         "location_id": [None, place.id],
-        "quantity": [None, [str(quantity.normalize()), unit]],
-        "qty_base": [None, str(base.normalize())],
+        "quantity": [None, [plain(quantity), unit]],
+        "qty_base": [None, plain(base)],
         "movement_id": [None, movement.id],
     }
     record(

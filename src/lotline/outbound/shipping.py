@@ -24,6 +24,7 @@ from lotline.domain.errors import N_, Conflict, InvalidInput, NotFound
 from lotline.domain.ledger import MovementKind, Quantity
 from lotline.domain.permissions import Permission, Principal
 from lotline.domain.status import Transaction
+from lotline.domain.units import plain
 from lotline.models.catalog import Partner, Product
 from lotline.models.lot import Lot
 from lotline.models.outbound import (
@@ -279,7 +280,7 @@ def _announce(
             "lot_code": lots[line.lot_id].code,
             "location_id": line.location_id,
             "sscc": line.sscc,
-            "qty_base": str(line.qty_base.normalize()),
+            "qty_base": plain(line.qty_base),
             "movement_id": line.movement_id,
         }
         for line in written

@@ -22,6 +22,7 @@ from lotline.clikit import (
 from lotline.domain.errors import N_, InvalidInput, NotFound
 from lotline.domain.permissions import Permission
 from lotline.domain.status import QualityStatus
+from lotline.domain.units import plain
 from lotline.models.catalog import Location
 from lotline.models.lot import Lot
 from lotline.quality import decisions, inspections, policies
@@ -209,7 +210,7 @@ def list_decisions(code: str) -> None:
             table.add_row(
                 str(row.id),
                 row.decision,
-                t("whole lot") if row.base_qty is None else str(row.base_qty.normalize()),
+                t("whole lot") if row.base_qty is None else plain(row.base_qty),
                 row.sscc or "",
                 ", ".join(map(str, row.inspection_ids)),
                 str(row.policy_id or ""),

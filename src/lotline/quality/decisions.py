@@ -21,6 +21,7 @@ from lotline.domain.ledger import MovementKind
 from lotline.domain.permissions import Principal
 from lotline.domain.signature import Meaning
 from lotline.domain.status import QualityStatus, StockStatus, decision_allowed
+from lotline.domain.units import plain
 from lotline.lots.service import get_lot
 from lotline.models.lot import Lot
 from lotline.models.quality import InspectionRecord, QualityDecision
@@ -253,7 +254,7 @@ def apply_decision(
         "decision_id": [None, row.id],
         "decision": [None, decision.value],
         "scope": [None, _scope(part)],
-        "base_qty_moved": [None, str(moved.normalize()) if takes else "0"],
+        "base_qty_moved": [None, plain(moved) if takes else "0"],
         "inspection_ids": [None, cited_ids],
         "signature_id": [None, signature_id],
     }
@@ -289,7 +290,7 @@ def apply_decision(
             "decision_id": row.id,
             "decision": decision.value,
             "scope": _scope(part),
-            "base_qty": str(moved.normalize()),
+            "base_qty": plain(moved),
             "inspection_ids": cited_ids,
             "signature_id": signature_id,
             "policy_id": policy_id,
@@ -302,7 +303,7 @@ def _scope(part: Part) -> str:
     if part.whole:
         return "lot"
     if part.quantity is not None:
-        return f"{part.quantity.normalize()} {part.unit} @ location {part.location_id}" + (
+        return f"{plain(part.quantity)} {part.unit} @ location {part.location_id}" + (
             f" SSCC {part.sscc}" if part.sscc else ""
         )
     return f"SSCC {part.sscc}"

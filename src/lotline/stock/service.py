@@ -163,16 +163,16 @@ def _take(
         if not reserved and allocated > 0 and held >= quantity.base:
             raise StockReserved(
                 field="quantity",
-                reserved=allocated.normalize(),
-                available=(held - allocated).normalize(),
-                wanted=quantity.base.normalize(),
+                reserved=allocated,
+                available=held - allocated,
+                wanted=quantity.base,
                 unit=unit,
                 lot=lot.code,
             )
         raise NotEnoughStock(
             field="quantity",
-            available=(allocated if reserved else held).normalize(),
-            wanted=quantity.base.normalize(),
+            available=allocated if reserved else held,
+            wanted=quantity.base,
             unit=unit,
             lot=lot.code,
         )

@@ -116,7 +116,7 @@ def receive_transfer(
             N_("{field}: more was received than was sent ({sent} {unit})."),
             field="quantity",
             code="stock.more_than_sent",
-            sent=sent.base_qty.normalize(),
+            sent=sent.base_qty,
             unit=product.base_unit,
         )
     destination = to_location_id if to_location_id is not None else sent.to_location_id

@@ -3,7 +3,6 @@ times), a refusal shown with each reason in the reader's language, and a few loo
 
 from __future__ import annotations
 
-import contextlib
 import re
 from datetime import datetime
 from decimal import Decimal
@@ -101,13 +100,8 @@ def refusal(_: Translate, error: LotlineError) -> dict[str, Any]:
     elif isinstance(error, DeviationNotEligible):
         codes = error.params.get("codes", ())
     reasons = [reason_text(_, str(code)) for code in codes] if isinstance(codes, tuple | list) else []
-    message = error.render(_)
-    if reasons:  # the message names each reason as the reader reads it, not by its code
-        with contextlib.suppress(KeyError, IndexError, ValueError):
-            message = _(error.msgid).format(
-                **{"field": error.field, **error.params, "reasons": ", ".join(reasons)}
-            )
-    return {"message": message, "reasons": reasons, "code": error.code}
+    # The refusal's own sentence names each reason as the reader reads it, not by its code.
+    return {"message": error.render(_), "reasons": reasons, "code": error.code}
 
 
 def lot_codes(uow: UnitOfWork, ids: set[int]) -> dict[int, str]:
