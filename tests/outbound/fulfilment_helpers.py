@@ -3,7 +3,7 @@ pallets with SSCCs, the rows a refusal must not change, and the ledger's invaria
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -13,7 +13,8 @@ from lotline.domain.gs1 import gtin_check_digit
 from lotline.domain.ledger import MovementKind, Quantity
 from lotline.domain.permissions import Principal
 from lotline.domain.signature import Meaning
-from lotline.domain.status import StockStatus
+from lotline.domain.status import HoldType, QualityStatus, StockStatus
+from lotline.lots import service as lots
 from lotline.models.audit import AuditRecord
 from lotline.models.catalog import Location
 from lotline.models.lot import Lot
@@ -206,3 +207,26 @@ def invariants_hold(db: Database) -> None:
 
 def expired_day() -> date:
     return date(2026, 3, 21)  # E expires 03-20 (its last day of use)
+
+
+def block(db: Database, clock: FakeClock, shelf: Shelf, how: str) -> None:
+    """Make the allocated lot E blocked in one of the five ways the matrix knows."""
+    e = shelf.lots["E"]
+    with db.transaction(clock=clock) as uow:
+        if how in ("quarantined", "rejected"):
+            status = QualityStatus.QUARANTINE if how == "quarantined" else QualityStatus.REJECTED
+            uow.session.get_one(Lot, e).quality_status = status.value
+        elif how in ("held", "recall_held"):
+            kind = HoldType.QA if how == "held" else HoldType.RECALL
+            lots.place_hold(uow, lot_id=e, hold_type=kind, reason="investigation")
+    if how == "expired":
+        clock.now = datetime(2026, 3, 20, 16, 30, tzinfo=UTC)  # 00:30 on 03-21 in Shanghai
+
+
+BLOCKS = {
+    "quarantined": "quality.quarantine",
+    "rejected": "quality.rejected",
+    "held": "hold.qa",
+    "recall_held": "hold.recall",
+    "expired": "expired",
+}

@@ -5,7 +5,6 @@ a shipment with legs and its packing list, a return into quarantine, site scopin
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -14,14 +13,13 @@ from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
 from lotline.domain.reason_text import REASON_TEXT
-from lotline.domain.status import HoldType, QualityStatus
-from lotline.lots import service as lots
-from lotline.models.lot import Lot
 from lotline.uow import Database
 from tests.app_fixtures import PASSWORD, People
 from tests.conftest import FakeClock
 from tests.outbound.fulfilment_helpers import (
+    BLOCKS,
     allocation_states,
+    block,
     carrier,
     invariants_hold,
     on_hand,
@@ -219,34 +217,12 @@ def test_a_deviation_needs_a_signature_and_appears_in_the_site_scoped_log(
     invariants_hold(db)
 
 
-def _block(db: Database, clock: FakeClock, shelf: Shelf, how: str) -> None:
-    e = shelf.lots["E"]
-    with db.transaction(clock=clock) as uow:
-        if how in ("quarantined", "rejected"):
-            status = QualityStatus.QUARANTINE if how == "quarantined" else QualityStatus.REJECTED
-            uow.session.get_one(Lot, e).quality_status = status.value
-        elif how in ("held", "recall_held"):
-            kind = HoldType.QA if how == "held" else HoldType.RECALL
-            lots.place_hold(uow, lot_id=e, hold_type=kind, reason="investigation")
-    if how == "expired":
-        clock.now = datetime(2026, 3, 20, 16, 30, tzinfo=UTC)  # 00:30 on 03-21 in Shanghai
-
-
-BLOCKS = {
-    "quarantined": "quality.quarantine",
-    "rejected": "quality.rejected",
-    "held": "hold.qa",
-    "recall_held": "hold.recall",
-    "expired": "expired",
-}
-
-
 @pytest.mark.parametrize("how", list(BLOCKS))
 def test_blocked_stock_is_refused_at_pick_with_problem_json_and_nothing_written(
     client: TestClient, db: Database, clock: FakeClock, people: People, shelf: Shelf, how: str
 ) -> None:
     line = order_for(db, clock, shelf)
-    _block(db, clock, shelf, how)
+    block(db, clock, shelf, how)
     before, allocations = rows(db), allocation_states(db)
     refused = problem(picked(client, people.bearer("admin"), line, shelf.codes["E"], "30"), 409)
     assert refused["code"] == "matrix.not_allowed"
@@ -265,7 +241,7 @@ def test_stock_blocked_after_picking_is_refused_at_ship_with_problem_json(
     line = order_for(db, clock, shelf)
     for letter in ("E", "F"):
         assert picked(client, admin, line, shelf.codes[letter], "30").status_code == 201
-    _block(db, clock, shelf, how)
+    block(db, clock, shelf, how)
     before = rows(db)
     refused = problem(
         client.post(f"{API}/orders/{order_of_line(db, line)}/shipments", json={}, headers=admin), 409

@@ -31,6 +31,8 @@ from lotline.web.fulfilment import deviations as deviation_pages
 from tests.app_fixtures import PASSWORD, People
 from tests.conftest import FakeClock
 from tests.outbound.fulfilment_helpers import (
+    BLOCKS,
+    block,
     carrier,
     invariants_hold,
     on_hand,
@@ -286,6 +288,23 @@ def test_a_scan_of_a_held_lot_is_refused_with_its_reason_and_nothing_is_written(
     assert f'value="{shelf.codes["A"]}"' in page  # the scan is kept in the field
     assert rows(db) == before
     assert reserved(db) == held
+
+
+@pytest.mark.parametrize("how", list(BLOCKS))
+def test_every_kind_of_blocked_stock_is_refused_at_the_pick_form_with_nothing_written(
+    client: TestClient, db: Database, clock: FakeClock, shelf: Shelf, how: str
+) -> None:
+    """The allocated lot E quarantined, rejected, held, recall-held or expired before it is picked."""
+    csrf = sign_in(client, "picker")
+    line_id = allocated_order(client, db, shelf, csrf)
+    block(db, clock, shelf, how)
+    csrf = sign_in(client, "picker")  # afresh: "expired" moves the clock on by weeks
+    before = rows(db)
+    refused = scan(client, csrf, line_id, shelf.codes["E"], "30")
+    assert refused.status_code == 409
+    (message,) = alerts(refused.text)
+    assert REASON_TEXT[BLOCKS[how]] in message
+    assert rows(db) == before
 
 
 def test_a_deviation_asks_for_a_signature_is_refused_without_the_password_and_is_logged_with_it(
