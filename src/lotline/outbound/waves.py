@@ -184,16 +184,19 @@ def _keeps(percent: Any, day: Any, dialect: str) -> ColumnElement[bool]:
     )
 
 
-def _eligible(lowest: Any, loosest: Any, loosest_day: Any, dialect: str) -> list[ColumnElement[bool]]:
+def _eligible(lowest: Any, loosest: Any | None, loosest_day: Any, dialect: str) -> list[ColumnElement[bool]]:
     """What the matrix lets ALLOCATE take (as the service's wave path always read it), from
-    ``lowest`` on, with ``loosest`` per cent left on ``loosest_day``: no line takes other stock."""
+    ``lowest`` on, with ``loosest`` per cent left on ``loosest_day``: no line takes other stock.
+
+    ``loosest`` None: no per-cent condition at all (a plain query the planner estimates well)."""
+    percent = [] if loosest is None else [_keeps(loosest, loosest_day, dialect)]
     return [
         StockOnHand.site_id == bindparam("site_id", type_=BigInteger()),
         StockOnHand.qty_base > StockOnHand.qty_allocated,
         StockOnHand.stock_status == StockStatus.AVAILABLE.value,
         Lot.quality_status == QualityStatus.RELEASED.value,
         Lot.expiry_date >= lowest,
-        _keeps(loosest, loosest_day, dialect),
+        *percent,
         or_(Lot.expiry_at.is_(None), Lot.expiry_at > bindparam("now", type_=UTCDateTime())),
         ~_COVERING_HOLD,
     ]
@@ -213,18 +216,21 @@ _COLUMNS = (
 )
 
 
-@lru_cache(maxsize=4)
-def _head_query(strategy: Strategy, dialect: str) -> Select[Any]:
-    """One product's first ``head`` eligible buckets in rank order (an ORDER BY … LIMIT, no window)."""
+@lru_cache(maxsize=8)
+def _head_query(strategy: Strategy, percent: bool, dialect: str) -> Select[Any]:
+    """One product's first ``head`` eligible buckets in rank order (an ORDER BY … LIMIT, no window);
+    ``percent``: only lots with ``loosest`` per cent of their shelf life left on ``loosest_day``."""
     key = Lot.expiry_date if strategy is Strategy.FEFO else Lot.created_at
     return (
         select(*_COLUMNS)
         .join(Lot, Lot.id == StockOnHand.lot_id)
         .where(
-            StockOnHand.product_id == bindparam("product_id", type_=BigInteger()),
+            # Said of the lot (a bucket's product is its lot's): given an index on lot
+            # (product_id, expiry_date), the database walks the lots in FEFO order and stops.
+            Lot.product_id == bindparam("product_id", type_=BigInteger()),
             *_eligible(
                 bindparam("lowest", type_=Date()),
-                bindparam("loosest", type_=Float()),
+                bindparam("loosest", type_=Float()) if percent else None,
                 bindparam("loosest_day", type_=Date()),
                 dialect,
             ),
@@ -301,16 +307,13 @@ def _head(
 ) -> tuple[list[Candidate], bool] | None:
     """One product's head by ORDER BY … LIMIT, and whether stock was left unread; None when
     the head was one single rank group (read everything instead)."""
-    params = {
-        "site_id": site.id,
-        "now": now,
-        "product_id": pid,
-        "lowest": want.lowest,
-        "loosest": want.loosest,
-        "loosest_day": want.loosest_day,
-        "head": HEAD_ROWS,
-    }
-    rows = list(_candidates(uow.session.execute(_head_query(strategy, _dialect(uow)), params)))
+    params: dict[str, object] = {"site_id": site.id, "now": now, "product_id": pid, "lowest": want.lowest}
+    params["head"] = HEAD_ROWS
+    percent = want.loosest > 0
+    if percent:
+        params.update(loosest=want.loosest, loosest_day=want.loosest_day)
+    query = _head_query(strategy, percent, _dialect(uow))
+    rows = list(_candidates(uow.session.execute(query, params)))
     if len(rows) < HEAD_ROWS:
         return rows, False
     # Keep whole rank groups only: SQL may order ties on the first key apart from Python.
