@@ -42,7 +42,7 @@ def _both(uow: UnitOfWork, line_ids: Sequence[int]) -> tuple[list[Proposal], lis
         .join(SalesOrder, SalesOrder.id == SalesOrderLine.order_id)
         .where(SalesOrderLine.id.in_(line_ids))
     ).all()
-    minimums = allocation._product_minimums(uow, {line.product_id for line, _o in pairs})
+    minimums = allocation.product_minimums(uow, {line.product_id for line, _o in pairs})
     demands = [allocation.demand_of(line, o, line.qty_base, minimums[line.product_id]) for line, o in pairs]
     product_of = {line.id: line.product_id for line, _o in pairs}
     site_id = pairs[0][1].site_id

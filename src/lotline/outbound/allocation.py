@@ -12,246 +12,51 @@ stock first the wave is refused (nothing written) and can be run again.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
-from enum import StrEnum
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy import func, insert, select
 
 from lotline.audit.service import record
 from lotline.domain.allocation import (
-    Candidate,
     Demand,
     Passed,
     Proposal,
     Strategy,
     allocate,
     allocate_wave,
-    rank,
 )
-from lotline.domain.errors import N_, Conflict, InvalidInput
-from lotline.domain.expiry import MinimumShelfLife, is_expired, local_today
-from lotline.domain.matrix import StockSituation
-from lotline.domain.status import HoldType, QualityStatus, StockStatus
+from lotline.domain.errors import N_, InvalidInput
+from lotline.domain.expiry import MinimumShelfLife
 from lotline.domain.units import plain
-from lotline.models.catalog import Product
-from lotline.models.lot import Hold, Lot
-from lotline.models.outbound import Allocation, CategoryAllocation, SalesOrder, SalesOrderLine
-from lotline.models.site import Site
-from lotline.models.stock import StockOnHand
-from lotline.models.types import ExactDecimal
+from lotline.models.lot import Lot
+from lotline.models.outbound import Allocation, SalesOrder, SalesOrderLine
+from lotline.outbound.candidates import (
+    category_strategies,
+    load_candidates,
+    product_minimums,
+    set_category_strategy,
+    strategies,
+)
 from lotline.outbound.orders import LineStatus, OrderStatus, get_line, line_minimum
+from lotline.outbound.reservations import (
+    HOLDING,
+    AllocationContended,
+    AllocationStatus,
+    flag_for_hold,
+    release_flagged,
+    reserve,
+    unreserve,
+)
 from lotline.outbound.waves import fill_wave
 from lotline.outbox import events
 from lotline.outbox.service import emit
 from lotline.uow import UnitOfWork
 
-
-class AllocationStatus(StrEnum):
-    OPEN = "open"  # reserved, not yet picked
-    PICKED = "picked"
-    SHIPPED = "shipped"
-    RELEASED = "released"  # given back (re-allocation, cancellation, recall)
-    FLAGGED = "flagged"  # the stock went on hold after it was allocated: re-allocate
-
-
-# Allocations that still count against the line's quantity and the bucket's reservation.
-HOLDING = (AllocationStatus.OPEN.value, AllocationStatus.PICKED.value, AllocationStatus.FLAGGED.value)
 _DONE_LINES = (LineStatus.SHIPPED.value, LineStatus.CANCELLED.value, LineStatus.PICKED.value)
-
-
-class AllocationContended(Conflict):
-    code = "allocation.contended"
-    message = N_("Stock was reserved by someone else meanwhile; nothing was allocated. Run it again.")
-
-
-def strategies(uow: UnitOfWork, product_ids: Iterable[int]) -> dict[int, Strategy]:
-    """Each product's strategy: its own, else its category's, else FEFO (one query)."""
-    ids = sorted(set(product_ids))
-    if not ids:
-        return {}
-    rows = uow.session.execute(
-        select(Product.id, Product.allocation_strategy, CategoryAllocation.strategy)
-        .outerjoin(CategoryAllocation, CategoryAllocation.category == Product.category)
-        .where(Product.id.in_(ids))
-    )
-    return {pid: Strategy(own or by_category or Strategy.FEFO.value) for pid, own, by_category in rows}
-
-
-def set_category_strategy(uow: UnitOfWork, *, category: str, strategy: Strategy | None) -> None:
-    """Set (None: clear, back to FEFO) the strategy of a product category; audited."""
-    category = category.strip()
-    if not category:
-        raise InvalidInput(N_("{field} is required."), field="category", code="allocation.category_required")
-    row = uow.session.get(CategoryAllocation, category)
-    before = row.strategy if row is not None else None
-    after = strategy.value if strategy is not None else None
-    if before == after:
-        return
-    if row is None:
-        uow.session.add(CategoryAllocation(category=category, strategy=after))
-    elif after is None:
-        uow.session.delete(row)
-    else:
-        row.strategy = after
-    uow.session.flush()
-    record(
-        uow,
-        action="set_allocation_strategy",
-        entity_type="product_category",
-        entity_id=category,
-        changes={"strategy": [before, after]},
-    )
-
-
-def category_strategies(uow: UnitOfWork) -> dict[str, Strategy]:
-    return {
-        row.category: Strategy(row.strategy)
-        for row in uow.session.scalars(select(CategoryAllocation).order_by(CategoryAllocation.category))
-    }
-
-
-def _product_minimums(uow: UnitOfWork, product_ids: Iterable[int]) -> dict[int, MinimumShelfLife | None]:
-    rows = uow.session.execute(
-        select(Product.id, Product.min_ship_days, Product.min_ship_percent).where(
-            Product.id.in_(sorted(set(product_ids)))
-        )
-    )
-    found: dict[int, MinimumShelfLife | None] = {}
-    for pid, days, percent in rows:
-        if days is not None:
-            found[pid] = MinimumShelfLife(days=days)
-        elif percent is not None:
-            found[pid] = MinimumShelfLife(percent=percent)
-        else:
-            found[pid] = None
-    return found
-
-
-_COVERING_HOLD = exists().where(
-    Hold.lot_id == StockOnHand.lot_id,
-    Hold.lifted_at.is_(None),
-    or_(Hold.location_id.is_(None), Hold.location_id == StockOnHand.location_id),
-    or_(Hold.sscc.is_(None), Hold.sscc == StockOnHand.sscc),
-)
-
-
-def load_candidates(
-    uow: UnitOfWork,
-    *,
-    site_id: int,
-    product_ids: Iterable[int],
-    now: datetime,
-    eligible_from: date | None,
-    extra_free: dict[int, Decimal] | None = None,
-) -> dict[int, list[Candidate]]:
-    """The site's buckets of these products, ranked per product by its strategy (one query).
-
-    ``eligible_from`` given: only buckets ALLOCATE may use and that are still good on that date
-    (the wave's path). None: every bucket with stock, with its holds, so that each one passed
-    over can be explained. ``extra_free`` adds back what a line itself holds in a bucket.
-    """
-    ids = sorted(set(product_ids))
-    if not ids:
-        return {}
-    site = uow.session.get_one(Site, site_id)
-    row = StockOnHand
-    query = (
-        select(
-            row.id,
-            row.product_id,
-            row.lot_id,
-            Lot.code,
-            row.location_id,
-            row.sscc,
-            row.stock_status,
-            row.qty_base - row.qty_allocated,
-            Lot.quality_status,
-            Lot.expiry_date,
-            Lot.expiry_at,
-            Lot.production_date,
-            Lot.created_at,
-        )
-        .join(Lot, Lot.id == row.lot_id)
-        .where(row.site_id == site_id, row.product_id.in_(ids), row.qty_base > 0)
-    )
-    if eligible_from is not None:
-        query = query.where(
-            row.stock_status == StockStatus.AVAILABLE.value,
-            Lot.quality_status == QualityStatus.RELEASED.value,
-            row.qty_base > row.qty_allocated,
-            Lot.expiry_date >= max(eligible_from, local_today(now, site.time_zone)),
-            or_(Lot.expiry_at.is_(None), Lot.expiry_at > now),
-            ~_COVERING_HOLD,
-        )
-    rows = uow.session.execute(query).all()
-    holds = {} if eligible_from is not None else _holds_by_lot(uow, {r[2] for r in rows})
-    extra = extra_free or {}
-    found: dict[int, list[Candidate]] = defaultdict(list)
-    for (
-        on_hand_id,
-        pid,
-        lot_id,
-        code,
-        location_id,
-        sscc,
-        status,
-        free,
-        quality,
-        expiry,
-        expiry_at,
-        made,
-        created,
-    ) in rows:
-        covering = frozenset(
-            kind
-            for kind, hold_location, hold_sscc in holds.get(lot_id, ())
-            if (hold_location is None or hold_location == location_id)
-            and (hold_sscc is None or hold_sscc == sscc)
-        )
-        situation = StockSituation(
-            quality=QualityStatus(quality),
-            stock=StockStatus(status),
-            holds=covering,
-            expired=is_expired(expiry_date=expiry, expiry_at=expiry_at, site_zone=site.time_zone, now=now),
-        )
-        found[pid].append(
-            Candidate(
-                on_hand_id=on_hand_id,
-                lot_id=lot_id,
-                lot_code=code,
-                location_id=location_id,
-                sscc=sscc,
-                free=free + extra.get(on_hand_id, Decimal(0)),
-                expiry_date=expiry,
-                production_date=made,
-                received_at=created,
-                situation=situation,
-            )
-        )
-    order = strategies(uow, found)
-    for pid, candidates in found.items():
-        candidates.sort(key=rank(order[pid]))
-    return found
-
-
-def _holds_by_lot(
-    uow: UnitOfWork, lot_ids: set[int]
-) -> dict[int, list[tuple[HoldType, int | None, str | None]]]:
-    found: dict[int, list[tuple[HoldType, int | None, str | None]]] = defaultdict(list)
-    if not lot_ids:
-        return found
-    rows = uow.session.execute(
-        select(Hold.lot_id, Hold.hold_type, Hold.location_id, Hold.sscc).where(
-            Hold.lot_id.in_(sorted(lot_ids)), Hold.lifted_at.is_(None)
-        )
-    )
-    for lot_id, kind, location_id, sscc in rows:
-        found[lot_id].append((HoldType(kind), location_id, sscc))
-    return found
 
 
 def _holding_by_line(uow: UnitOfWork, line_ids: Sequence[int]) -> dict[int, Decimal]:
@@ -314,9 +119,9 @@ def allocate_lines(uow: UnitOfWork, *, line_ids: Sequence[int], explain: bool = 
             code="allocation.unknown_lines",
             ids=", ".join(map(str, missing)),
         )
-    _release_flagged(uow, ids, now)
+    release_flagged(uow, ids, now)
     holding = _holding_by_line(uow, ids)
-    minimums = _product_minimums(uow, {line.product_id for line, _o in pairs})
+    minimums = product_minimums(uow, {line.product_id for line, _o in pairs})
     by_site: dict[int, list[tuple[SalesOrderLine, SalesOrder, Demand]]] = defaultdict(list)
     for line, order in pairs:
         if line.status in _DONE_LINES or order.status == OrderStatus.CANCELLED.value:
@@ -375,36 +180,6 @@ def _write(uow: UnitOfWork, proposals: Sequence[Proposal], now: datetime) -> int
     reserve(uow, per_bucket)
     uow.session.execute(insert(Allocation), rows)
     return len(rows)
-
-
-_BUCKET = cast(Table, StockOnHand.__table__)
-_RESERVE = (
-    _BUCKET.update()
-    .where(
-        _BUCKET.c.id == bindparam("b_id"),
-        _BUCKET.c.qty_base - _BUCKET.c.qty_allocated >= bindparam("b_qty", type_=ExactDecimal()),
-    )
-    .values(qty_allocated=_BUCKET.c.qty_allocated + bindparam("b_qty", type_=ExactDecimal()))
-)
-_UNRESERVE = (
-    _BUCKET.update()
-    .where(_BUCKET.c.id == bindparam("b_id"))
-    .values(qty_allocated=_BUCKET.c.qty_allocated - bindparam("b_qty", type_=ExactDecimal()))
-)
-
-
-def reserve(uow: UnitOfWork, per_bucket: dict[int, Decimal]) -> None:
-    """Add to each bucket's reservation, guarded; refuse everything if any bucket has less free."""
-    params = [{"b_id": on_hand_id, "b_qty": qty} for on_hand_id, qty in sorted(per_bucket.items())]
-    result = uow.session.connection().execute(_RESERVE, params)
-    if result.rowcount != len(params):
-        raise AllocationContended(field="line_ids")
-
-
-def unreserve(uow: UnitOfWork, per_bucket: dict[int, Decimal]) -> None:
-    params = [{"b_id": on_hand_id, "b_qty": qty} for on_hand_id, qty in sorted(per_bucket.items()) if qty > 0]
-    if params:
-        uow.session.connection().execute(_UNRESERVE, params)
 
 
 def _set_line_statuses(
@@ -560,7 +335,7 @@ def explain_line(uow: UnitOfWork, *, line_id: int) -> Explanation:
         eligible_from=None,
         extra_free=own,
     ).get(line.product_id, [])
-    minimum = _product_minimums(uow, [line.product_id])[line.product_id]
+    minimum = product_minimums(uow, [line.product_id])[line.product_id]
     simulated = allocate(demand_of(line, order, line.qty_base, minimum), ranked)
     holding = sum(own.values(), Decimal(0))
     shipped = sum((r.qty_base for r in mine if r.status == AllocationStatus.SHIPPED.value), Decimal(0))
@@ -580,76 +355,24 @@ def explain_line(uow: UnitOfWork, *, line_id: int) -> Explanation:
     )
 
 
-def _release_flagged(uow: UnitOfWork, line_ids: Sequence[int], now: datetime) -> None:
-    """Give back what the lines hold in stock that went on hold since: it is allocated afresh."""
-    flagged = list(
-        uow.session.scalars(
-            select(Allocation).where(
-                Allocation.line_id.in_(list(line_ids)), Allocation.status == AllocationStatus.FLAGGED.value
-            )
-        )
-    )
-    per_bucket: dict[int, Decimal] = defaultdict(Decimal)
-    for row in flagged:
-        per_bucket[row.on_hand_id] += row.qty_base
-        row.status = AllocationStatus.RELEASED.value
-        row.updated_at = now
-    unreserve(uow, per_bucket)
-    uow.session.flush()
-
-
-def flag_for_hold(
-    uow: UnitOfWork,
-    *,
-    lot_id: int,
-    location_id: int | None,
-    sscc: str | None,
-    reason: str,
-    release: bool = False,
-) -> int:
-    """Flag the open allocations a new hold covers, for re-allocation (``release``: give them back
-    outright, as a recall does); returns how many."""
-    query = select(Allocation).where(
-        Allocation.lot_id == lot_id, Allocation.status == AllocationStatus.OPEN.value
-    )
-    if location_id is not None:
-        query = query.where(Allocation.location_id == location_id)
-    if sscc is not None:
-        query = query.where(Allocation.sscc == sscc)
-    rows = list(uow.session.scalars(query))
-    now = uow.now()
-    per_bucket: dict[int, Decimal] = defaultdict(Decimal)
-    for row in rows:
-        row.status = (AllocationStatus.RELEASED if release else AllocationStatus.FLAGGED).value
-        row.flag_reason = reason
-        row.updated_at = now
-        per_bucket[row.on_hand_id] += row.qty_base
-    if release:
-        unreserve(uow, per_bucket)
-    if rows:
-        uow.session.execute(
-            update(SalesOrderLine)
-            .where(
-                SalesOrderLine.id.in_(sorted({r.line_id for r in rows})),
-                SalesOrderLine.status == LineStatus.ALLOCATED.value,
-            )
-            .values(status=LineStatus.SHORT.value)
-            .execution_options(synchronize_session="fetch")
-        )
-    uow.session.flush()
-    return len(rows)
-
-
+# The outbound services' one entry point: what the other modules (candidates, reservations) hold
+# is named here too.
 __all__ = [
+    "HOLDING",
     "AllocationContended",
     "AllocationStatus",
     "Explanation",
     "WaveResult",
     "allocate_lines",
     "allocate_order",
+    "category_strategies",
     "explain_line",
     "flag_for_hold",
     "load_candidates",
+    "product_minimums",
     "release_line",
+    "reserve",
+    "set_category_strategy",
     "strategies",
+    "unreserve",
 ]

@@ -38,7 +38,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
-    exists,
     func,
     or_,
     select,
@@ -52,10 +51,11 @@ from lotline.domain.allocation import Candidate, Chosen, Demand, Proposal, Strat
 from lotline.domain.expiry import MinimumShelfLife, local_today
 from lotline.domain.matrix import StockSituation
 from lotline.domain.status import QualityStatus, StockStatus
-from lotline.models.lot import Hold, Lot
+from lotline.models.lot import Lot
 from lotline.models.site import Site
 from lotline.models.stock import StockOnHand
 from lotline.models.types import ExactDecimal, UTCDateTime
+from lotline.outbound.candidates import COVERING_HOLD
 from lotline.uow import UnitOfWork
 
 # Products per query: one UNION ALL branch each, and SQLite allows 500 (SQLITE_MAX_COMPOUND_SELECT);
@@ -63,13 +63,6 @@ from lotline.uow import UnitOfWork
 PRODUCTS_PER_QUERY = 400
 # Buckets a single product's first read takes (a line rarely needs more; if it does, all are read).
 HEAD_ROWS = 64
-
-_COVERING_HOLD = exists().where(
-    Hold.lot_id == StockOnHand.lot_id,
-    Hold.lifted_at.is_(None),
-    or_(Hold.location_id.is_(None), Hold.location_id == StockOnHand.location_id),
-    or_(Hold.sscc.is_(None), Hold.sscc == StockOnHand.sscc),
-)
 
 
 def earliest_expiry(demand: Demand, shortest_life: int | None = None) -> date:
@@ -198,7 +191,7 @@ def _eligible(lowest: Any, loosest: Any | None, loosest_day: Any, dialect: str) 
         Lot.expiry_date >= lowest,
         *percent,
         or_(Lot.expiry_at.is_(None), Lot.expiry_at > bindparam("now", type_=UTCDateTime())),
-        ~_COVERING_HOLD,
+        ~COVERING_HOLD,
     ]
 
 

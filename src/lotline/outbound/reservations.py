@@ -1,0 +1,127 @@
+"""Reservations: what an allocation holds of a bucket, kept in ``stock_on_hand.qty_allocated`` by
+guarded bulk updates (never above what the bucket holds), and the flags a hold puts on them."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import cast
+
+from sqlalchemy import Table, bindparam, select, update
+
+from lotline.domain.errors import N_, Conflict
+from lotline.models.outbound import Allocation, SalesOrderLine
+from lotline.models.stock import StockOnHand
+from lotline.models.types import ExactDecimal
+from lotline.outbound.orders import LineStatus
+from lotline.uow import UnitOfWork
+
+
+class AllocationStatus(StrEnum):
+    OPEN = "open"  # reserved, not yet picked
+    PICKED = "picked"
+    SHIPPED = "shipped"
+    RELEASED = "released"  # given back (re-allocation, cancellation, recall)
+    FLAGGED = "flagged"  # the stock went on hold after it was allocated: re-allocate
+
+
+# Allocations that still count against the line's quantity and the bucket's reservation.
+HOLDING = (AllocationStatus.OPEN.value, AllocationStatus.PICKED.value, AllocationStatus.FLAGGED.value)
+
+
+class AllocationContended(Conflict):
+    code = "allocation.contended"
+    message = N_("Stock was reserved by someone else meanwhile; nothing was allocated. Run it again.")
+
+
+_BUCKET = cast(Table, StockOnHand.__table__)
+_RESERVE = (
+    _BUCKET.update()
+    .where(
+        _BUCKET.c.id == bindparam("b_id"),
+        _BUCKET.c.qty_base - _BUCKET.c.qty_allocated >= bindparam("b_qty", type_=ExactDecimal()),
+    )
+    .values(qty_allocated=_BUCKET.c.qty_allocated + bindparam("b_qty", type_=ExactDecimal()))
+)
+_UNRESERVE = (
+    _BUCKET.update()
+    .where(_BUCKET.c.id == bindparam("b_id"))
+    .values(qty_allocated=_BUCKET.c.qty_allocated - bindparam("b_qty", type_=ExactDecimal()))
+)
+
+
+def reserve(uow: UnitOfWork, per_bucket: dict[int, Decimal]) -> None:
+    """Add to each bucket's reservation, guarded; refuse everything if any bucket has less free."""
+    params = [{"b_id": on_hand_id, "b_qty": qty} for on_hand_id, qty in sorted(per_bucket.items())]
+    result = uow.session.connection().execute(_RESERVE, params)
+    if result.rowcount != len(params):
+        raise AllocationContended(field="line_ids")
+
+
+def unreserve(uow: UnitOfWork, per_bucket: dict[int, Decimal]) -> None:
+    params = [{"b_id": on_hand_id, "b_qty": qty} for on_hand_id, qty in sorted(per_bucket.items()) if qty > 0]
+    if params:
+        uow.session.connection().execute(_UNRESERVE, params)
+
+
+def release_flagged(uow: UnitOfWork, line_ids: Sequence[int], now: datetime) -> None:
+    """Give back what the lines hold in stock that went on hold since: it is allocated afresh."""
+    flagged = list(
+        uow.session.scalars(
+            select(Allocation).where(
+                Allocation.line_id.in_(list(line_ids)), Allocation.status == AllocationStatus.FLAGGED.value
+            )
+        )
+    )
+    per_bucket: dict[int, Decimal] = defaultdict(Decimal)
+    for row in flagged:
+        per_bucket[row.on_hand_id] += row.qty_base
+        row.status = AllocationStatus.RELEASED.value
+        row.updated_at = now
+    unreserve(uow, per_bucket)
+    uow.session.flush()
+
+
+def flag_for_hold(
+    uow: UnitOfWork,
+    *,
+    lot_id: int,
+    location_id: int | None,
+    sscc: str | None,
+    reason: str,
+    release: bool = False,
+) -> int:
+    """Flag the open allocations a new hold covers, for re-allocation (``release``: give them back
+    outright, as a recall does); returns how many."""
+    query = select(Allocation).where(
+        Allocation.lot_id == lot_id, Allocation.status == AllocationStatus.OPEN.value
+    )
+    if location_id is not None:
+        query = query.where(Allocation.location_id == location_id)
+    if sscc is not None:
+        query = query.where(Allocation.sscc == sscc)
+    rows = list(uow.session.scalars(query))
+    now = uow.now()
+    per_bucket: dict[int, Decimal] = defaultdict(Decimal)
+    for row in rows:
+        row.status = (AllocationStatus.RELEASED if release else AllocationStatus.FLAGGED).value
+        row.flag_reason = reason
+        row.updated_at = now
+        per_bucket[row.on_hand_id] += row.qty_base
+    if release:
+        unreserve(uow, per_bucket)
+    if rows:
+        uow.session.execute(
+            update(SalesOrderLine)
+            .where(
+                SalesOrderLine.id.in_(sorted({r.line_id for r in rows})),
+                SalesOrderLine.status == LineStatus.ALLOCATED.value,
+            )
+            .values(status=LineStatus.SHORT.value)
+            .execution_options(synchronize_session="fetch")
+        )
+    uow.session.flush()
+    return len(rows)
