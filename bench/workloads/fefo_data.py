@@ -72,8 +72,8 @@ SCALES: dict[str, FefoScale] = {
         bins=20,
         customers=20,
         wave_lines=1_000,
-        single_lines=200,
-        ops_per_allocator=50,
+        single_lines=100,
+        ops_per_allocator=30,
     ),
     "full": FefoScale(
         products=20_000,
