@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, func, text
+from sqlalchemy import Engine, Integer, create_engine, event, func, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
+from sqlalchemy.sql.functions import FunctionElement
 
 # Execution option marking a transaction that only reads (SQLite then skips the write lock).
 READ_ONLY_OPTION = "lotline_read_only"
@@ -142,3 +144,30 @@ def add_on_hand(session: Session, values: dict[str, object]) -> None:
         },
     )
     session.execute(statement)
+
+
+class days_between(FunctionElement[int]):  # noqa: N801  (a SQL function, named as one)
+    """``later - earlier`` in whole days, for two DATE expressions, on either backend.
+
+    PostgreSQL subtracts dates to an integer; SQLite keeps dates as text and counts through
+    julianday().
+    """
+
+    type = Integer()
+    inherit_cache = True
+    name = "days_between"
+
+
+@compiles(days_between, "postgresql")
+def _days_between_postgresql(element: days_between, compiler: Any, **kw: Any) -> str:
+    later, earlier = list(element.clauses)
+    return f"({compiler.process(later, **kw)} - {compiler.process(earlier, **kw)})"
+
+
+@compiles(days_between, "sqlite")
+def _days_between_sqlite(element: days_between, compiler: Any, **kw: Any) -> str:
+    later, earlier = list(element.clauses)
+    return (
+        f"CAST(julianday({compiler.process(later, **kw)}) - julianday({compiler.process(earlier, **kw)})"
+        " AS INTEGER)"
+    )

@@ -47,6 +47,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import CTE, Select
 from sqlalchemy.types import TypeEngine
 
+from lotline.db import days_between
 from lotline.domain.allocation import Candidate, Chosen, Demand, Proposal, Strategy, allocate, rank
 from lotline.domain.expiry import MinimumShelfLife, local_today
 from lotline.domain.matrix import StockSituation
@@ -162,27 +163,21 @@ def _bind(wants: Sequence[tuple[int, _Want]]) -> dict[str, object]:
     return found
 
 
-def _days_between(later: Any, earlier: Any, dialect: str) -> ColumnElement[Any]:
-    if dialect == "sqlite":
-        return func.julianday(later) - func.julianday(earlier)
-    return later.op("-", return_type=Integer())(earlier)
-
-
-def _keeps(percent: Any, day: Any, dialect: str) -> ColumnElement[bool]:
+def _keeps(percent: Any, day: Any) -> ColumnElement[bool]:
     """The lot has at least ``percent`` of its shelf life left on ``day`` (0: no minimum)."""
     return or_(
         percent <= 0,
-        (_days_between(Lot.expiry_date, day, dialect) + 1) * 100
-        >= percent * (_days_between(Lot.expiry_date, Lot.production_date, dialect) + 1),
+        (days_between(Lot.expiry_date, day) + 1) * 100
+        >= percent * (days_between(Lot.expiry_date, Lot.production_date) + 1),
     )
 
 
-def _eligible(lowest: Any, loosest: Any | None, loosest_day: Any, dialect: str) -> list[ColumnElement[bool]]:
+def _eligible(lowest: Any, loosest: Any | None, loosest_day: Any) -> list[ColumnElement[bool]]:
     """What the matrix lets ALLOCATE take (as the service's wave path always read it), from
     ``lowest`` on, with ``loosest`` per cent left on ``loosest_day``: no line takes other stock.
 
     ``loosest`` None: no per-cent condition at all (a plain query the planner estimates well)."""
-    percent = [] if loosest is None else [_keeps(loosest, loosest_day, dialect)]
+    percent = [] if loosest is None else [_keeps(loosest, loosest_day)]
     return [
         StockOnHand.site_id == bindparam("site_id", type_=BigInteger()),
         StockOnHand.qty_base > StockOnHand.qty_allocated,
@@ -210,7 +205,7 @@ _COLUMNS = (
 
 
 @lru_cache(maxsize=8)
-def _head_query(strategy: Strategy, percent: bool, dialect: str) -> Select[Any]:
+def _head_query(strategy: Strategy, percent: bool) -> Select[Any]:
     """One product's first ``head`` eligible buckets in rank order (an ORDER BY … LIMIT, no window);
     ``percent``: only lots with ``loosest`` per cent of their shelf life left on ``loosest_day``."""
     key = Lot.expiry_date if strategy is Strategy.FEFO else Lot.created_at
@@ -225,7 +220,6 @@ def _head_query(strategy: Strategy, percent: bool, dialect: str) -> Select[Any]:
                 bindparam("lowest", type_=Date()),
                 bindparam("loosest", type_=Float()) if percent else None,
                 bindparam("loosest_day", type_=Date()),
-                dialect,
             ),
         )
         .order_by(key, StockOnHand.id)
@@ -234,7 +228,7 @@ def _head_query(strategy: Strategy, percent: bool, dialect: str) -> Select[Any]:
 
 
 @lru_cache(maxsize=32)
-def _query(strategy: Strategy, count: int, cut: bool, dialect: str) -> Select[Any]:
+def _query(strategy: Strategy, count: int, cut: bool) -> Select[Any]:
     """The eligible buckets of ``count`` products, ranked; with ``cut``, only each one's head.
 
     Built once per shape: constructing a statement this size costs more than running it.
@@ -250,7 +244,7 @@ def _query(strategy: Strategy, count: int, cut: bool, dialect: str) -> Select[An
         (
             and_(
                 Lot.expiry_date >= wanted.c.highest,
-                _keeps(wanted.c.strictest, wanted.c.strictest_day, dialect),
+                _keeps(wanted.c.strictest, wanted.c.strictest_day),
             ),
             free,
         ),
@@ -267,7 +261,7 @@ def _query(strategy: Strategy, count: int, cut: bool, dialect: str) -> Select[An
         )
         .join(Lot, Lot.id == row.lot_id)
         .join(wanted, wanted.c.product_id == row.product_id)
-        .where(*_eligible(wanted.c.lowest, wanted.c.loosest, wanted.c.loosest_day, dialect))
+        .where(*_eligible(wanted.c.lowest, wanted.c.loosest, wanted.c.loosest_day))
         .subquery()
     )
     query = select(inner)
@@ -305,7 +299,7 @@ def _head(
     percent = want.loosest > 0
     if percent:
         params.update(loosest=want.loosest, loosest_day=want.loosest_day)
-    query = _head_query(strategy, percent, _dialect(uow))
+    query = _head_query(strategy, percent)
     rows = list(_candidates(uow.session.execute(query, params)))
     if len(rows) < HEAD_ROWS:
         return rows, False
@@ -317,10 +311,6 @@ def _head(
 
 def _first_key(candidate: Candidate, strategy: Strategy) -> date | datetime:
     return candidate.expiry_date if strategy is Strategy.FEFO else candidate.received_at
-
-
-def _dialect(uow: UnitOfWork) -> str:
-    return uow.session.get_bind().dialect.name
 
 
 def _read(
@@ -346,7 +336,7 @@ def _read(
         params = {"site_id": site.id, "now": now, **_bind([(pid, wants[pid]) for pid in chunk])}
         returned: dict[int, int] = defaultdict(int)
         among: dict[int, int] = {}
-        rows = uow.session.execute(_query(strategy, len(chunk), cut, _dialect(uow)), params).all()
+        rows = uow.session.execute(_query(strategy, len(chunk), cut), params).all()
         for r in rows:
             returned[r.product_id] += 1
             among[r.product_id] = r.among
