@@ -253,3 +253,17 @@ def test_a_recall_hold_gives_the_allocations_back_outright(
         assert reserved == {shelf.lots["E"]: Decimal(30)}
         statuses = dict(uow.session.execute(select(Allocation.lot_id, Allocation.status)).all())
         assert statuses == {shelf.lots["E"]: "open", shelf.lots["F"]: "released"}
+
+
+def test_a_wave_keeps_a_minimum_given_as_a_share_of_the_shelf_life(
+    db: Database, clock: FakeClock, shelf: Shelf
+) -> None:
+    """At delivery E keeps 16 of its 48 days (33 %), F 21 of 53 (39 %): 35 % takes F only."""
+    order_id = order_of(db, clock, shelf, qty="10", min_percent=Decimal(35))
+    with db.transaction(clock=clock) as uow:
+        line_ids = [line.id for line in orders.order_lines(uow, order_id=order_id)]
+        (proposal,) = allocation.allocate_lines(uow, line_ids=line_ids).proposals  # the wave's reads
+        assert [shelf.letter_of(c.candidate.lot_code) for c in proposal.chosen] == ["F"]
+        explained = allocation.explain_line(uow, line_id=line_ids[0])
+        reasons = {shelf.letter_of(p.candidate.lot_code): p.reasons for p in explained.passed}
+        assert "short_of_customer_minimum" in reasons["E"]
