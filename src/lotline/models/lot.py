@@ -22,6 +22,8 @@ class Lot(TimestampMixin, Base):
     __table_args__ = (
         UniqueConstraint("product_id", "code"),
         Index("ix_lot_site_expiry", "site_id", "expiry_date"),
+        # FEFO: a product's lots in expiry order, so an allocation reads the head and stops.
+        Index("ix_lot_product_expiry", "product_id", "expiry_date"),
         Index("ix_lot_supplier_lot", "supplier_id", "supplier_lot_code"),
     )
 
