@@ -21,6 +21,10 @@ MAIN_PAGES = {
     "stock": "/stock",
     "transfers": "/stock/transfers",
     "quality": "/quality",
+    "orders": "/orders",
+    "order": "/orders/1",  # the demo's Lianhua order, allocated by FEFO
+    "allocation": "/order-lines/1/allocation",  # its lots, and the lots passed over with reasons
+    "fefo-deviations": "/fefo-deviations",
     "admin": "/admin",
     "admin-products": "/admin/products",
     "admin-lot-types": "/admin/lot-types",
