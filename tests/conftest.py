@@ -17,6 +17,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+# The console (rich) takes its width from COLUMNS when lotline.clikit is imported; without a
+# terminal — a pytest-xdist worker — it would wrap at 80 columns and split the values the CLI
+# tests look for. Set before lotline is imported below.
+os.environ.setdefault("COLUMNS", "250")
+
 import pytest
 from argon2.profiles import CHEAPEST
 from sqlalchemy import create_engine, text
