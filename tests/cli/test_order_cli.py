@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from click.testing import Result
 from sqlalchemy import func, select
 
 from lotline.domain.status import HoldType, QualityStatus
@@ -43,10 +44,9 @@ def rows(db: Database) -> tuple[int, int]:
         )
 
 
-def test_the_console_allocates_e_then_f_and_names_the_reason_for_a_to_d(
-    run: Cli, db: Database, shelf: Shelf
-) -> None:
-    entered = run(
+def enter(run: Cli, shelf: Shelf, line: str) -> Result:
+    """``lotline order create`` for the shop, shipping on the scenario's ship date."""
+    return run(
         "order",
         "create",
         "--customer",
@@ -56,8 +56,14 @@ def test_the_console_allocates_e_then_f_and_names_the_reason_for_a_to_d(
         "--ship-date",
         shelf.ship_date.isoformat(),
         "--line",
-        "MILK:5:CS",
+        line,
     )
+
+
+def test_the_console_allocates_e_then_f_and_names_the_reason_for_a_to_d(
+    run: Cli, db: Database, shelf: Shelf
+) -> None:
+    entered = enter(run, shelf, "MILK:5:CS")
     assert entered.exit_code == 0, entered.output
     assert "SO-000001" in entered.output
     allocated = run("order", "allocate", "SO-000001", "--json")
@@ -105,18 +111,7 @@ def test_a_bad_line_is_refused_with_a_message_and_nothing_written(
 
 
 def create_and_allocate(run: Cli, shelf: Shelf, line: str) -> None:
-    entered = run(
-        "order",
-        "create",
-        "--customer",
-        "SHOP",
-        "--site",
-        "A",
-        "--ship-date",
-        shelf.ship_date.isoformat(),
-        "--line",
-        line,
-    )
+    entered = enter(run, shelf, line)
     assert entered.exit_code == 0, entered.output
     allocated = run("order", "allocate", "SO-000001")
     assert allocated.exit_code == 0, allocated.output
