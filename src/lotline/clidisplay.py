@@ -20,6 +20,7 @@ from sqlalchemy import select
 from lotline.catalog.schemas import ConfigVersionRead
 from lotline.clikit import console, errors, settings, t
 from lotline.domain.errors import N_
+from lotline.domain.units import plain
 from lotline.models.catalog import ConfigVersion, ExternalId, Product, StorageCondition
 from lotline.paging import MAX_LIMIT
 from lotline.uow import UnitOfWork
@@ -36,7 +37,7 @@ _EXPIRY_KINDS = {"USE_BY": N_("use-by"), "BEST_BEFORE": N_("best-before")}
 
 def number(value: Decimal) -> str:
     """A decimal in plain digits without trailing zeros: -18, 0.5, 1000."""
-    return format(value.normalize(), "f")
+    return plain(value)
 
 
 def cell(value: object) -> Text:

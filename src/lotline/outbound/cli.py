@@ -16,6 +16,7 @@ from lotline.clikit import cli_actor, console, open_db, reports_errors, seal, t
 from lotline.domain.allocation import Passed
 from lotline.domain.errors import N_, InvalidInput, NotFound
 from lotline.domain.reason_text import REASON_TEXT
+from lotline.domain.units import plain
 from lotline.models.catalog import Location, Partner, Product
 from lotline.models.outbound import SalesOrder, SalesOrderLine
 from lotline.models.site import Site
@@ -38,7 +39,7 @@ def _by_code(
     return int(found)
 
 
-def _number(text: str, field: str) -> Decimal:
+def parse_decimal(text: str, field: str) -> Decimal:
     try:
         return Decimal(text)
     except InvalidOperation:
@@ -72,24 +73,20 @@ def _line(uow: UnitOfWork, spec: str, position: int) -> orders.LineInput:
     min_percent = options.get("min-percent")
     return orders.LineInput(
         product_id=product,
-        quantity=_number(parts[1].strip(), f"{field}.quantity"),
+        quantity=parse_decimal(parts[1].strip(), f"{field}.quantity"),
         unit=parts[2].strip(),
         delivery_date=_day(options["delivery"], f"{field}.delivery") if "delivery" in options else None,
-        min_days=int(_number(min_days, f"{field}.min_days")) if min_days is not None else None,
-        min_percent=_number(min_percent, f"{field}.min_percent") if min_percent is not None else None,
+        min_days=int(parse_decimal(min_days, f"{field}.min_days")) if min_days is not None else None,
+        min_percent=parse_decimal(min_percent, f"{field}.min_percent") if min_percent is not None else None,
         ship_to=options.get("ship-to"),
     )
 
 
-def _order(uow: UnitOfWork, number: str) -> SalesOrder:
+def order_by_number(uow: UnitOfWork, number: str) -> SalesOrder:
     found = uow.session.scalar(select(SalesOrder).where(SalesOrder.number == number))
     if found is None:
         raise NotFound(entity=N_("order"), key=number, field="order")
     return found
-
-
-def _qty(value: Decimal) -> str:
-    return f"{value.normalize():f}"
 
 
 def _reasons(passed: Passed) -> str:
@@ -107,7 +104,7 @@ def _show_line(
         title=t(
             "line {line}: {qty} (base unit), delivery {delivery}",
             line=line.line_no,
-            qty=_qty(line.qty_base),
+            qty=plain(line.qty_base),
             delivery=line.delivery_date.isoformat(),
         )
     )
@@ -117,13 +114,13 @@ def _show_line(
     table.add_column(t("quantity"), justify="right")
     table.add_column(t("why"))
     for code, place, sscc, qty in chosen:
-        table.add_row(code, place, sscc, _qty(qty), t("allocated"))
+        table.add_row(code, place, sscc, plain(qty), t("allocated"))
     for p in passed:
         place = places.get(p.candidate.location_id, "")
-        table.add_row(p.candidate.lot_code, place, p.candidate.sscc, _qty(p.candidate.free), _reasons(p))
+        table.add_row(p.candidate.lot_code, place, p.candidate.sscc, plain(p.candidate.free), _reasons(p))
     console.print(table)
     if short > 0:
-        console.print(t("short by {qty}", qty=_qty(short)))
+        console.print(t("short by {qty}", qty=plain(short)))
 
 
 @app.command("create")
@@ -162,7 +159,7 @@ def allocate(
     """Allocate an order by FEFO/FIFO and show, for every lot passed over, why."""
     db = open_db()
     with db.transaction(actor=cli_actor()) as uow:
-        order = _order(uow, number)
+        order = order_by_number(uow, number)
         wave = allocation.allocate_order(uow, order_id=order.id)
         lines = {line.id: line for line in orders.order_lines(uow, order_id=order.id)}
         codes = dict(
@@ -213,7 +210,7 @@ def explain(number: str, line_no: int = typer.Argument(..., help="Line number on
     """Show a line's allocated lots and why each lot ranked before them was passed over."""
     db = open_db()
     with db.transaction(read_only=True) as uow:
-        order = _order(uow, number)
+        order = order_by_number(uow, number)
         line = uow.session.scalar(
             select(SalesOrderLine).where(
                 SalesOrderLine.order_id == order.id, SalesOrderLine.line_no == line_no
@@ -244,7 +241,7 @@ def release(
     """Give back a line's open and flagged allocations."""
     db = open_db()
     with db.transaction(actor=cli_actor()) as uow:
-        order = _order(uow, number)
+        order = order_by_number(uow, number)
         line_id = uow.session.scalar(
             select(SalesOrderLine.id).where(
                 SalesOrderLine.order_id == order.id, SalesOrderLine.line_no == line_no

@@ -25,11 +25,12 @@ from lotline.clikit import (
 from lotline.domain.errors import N_, InvalidInput, NotFound
 from lotline.domain.permissions import Permission
 from lotline.domain.signature import Meaning
+from lotline.domain.units import plain
 from lotline.models.catalog import Location, Partner
 from lotline.models.lot import Lot
 from lotline.models.outbound import SalesOrderLine, Shipment, ShipmentLine
 from lotline.outbound import picking, returns, shipping
-from lotline.outbound.cli import _number, _order, _qty, app
+from lotline.outbound.cli import app, order_by_number, parse_decimal
 from lotline.outbound.fulfilment import HeldSinceAllocation
 from lotline.uow import Database, UnitOfWork
 
@@ -77,7 +78,7 @@ def pick(
     """Confirm stock for an order line by scanning it; another lot than proposed is a signed deviation."""
     db = open_db()
     with _keeping_flags(db) as uow:
-        order = _order(uow, number)
+        order = order_by_number(uow, number)
         line = _line(uow, order.id, line_no)
         principal, secret = None, None
         if deviation_reason is not None:
@@ -94,7 +95,7 @@ def pick(
             uow,
             line_id=line.id,
             scanned=scan,
-            quantity=_number(qty, "qty"),
+            quantity=parse_decimal(qty, "qty"),
             unit=unit,
             principal=principal,
             deviation_reason=deviation_reason,
@@ -104,7 +105,7 @@ def pick(
             lot.id: lot.code
             for lot in uow.session.scalars(select(Lot).where(Lot.id.in_({p.lot_id for p in picked.picks})))
         }
-        done = [(codes[p.lot_id], _qty(p.qty_base)) for p in picked.picks]
+        done = [(codes[p.lot_id], plain(p.qty_base)) for p in picked.picks]
         deviation = picked.deviation
     seal(db)
     for code, amount in done:
@@ -126,7 +127,7 @@ def ship(
     """Ship everything picked for the order, on one transport leg."""
     db = open_db()
     with _keeping_flags(db) as uow:
-        order = _order(uow, number)
+        order = order_by_number(uow, number)
         carrier_id = None
         if carrier:
             carrier_id = uow.session.scalar(select(Partner.id).where(Partner.code == carrier))
@@ -193,7 +194,7 @@ def customer_return(
         returns.receive_return(
             uow,
             shipment_line_id=line_id,
-            quantity=_number(qty, "qty"),
+            quantity=parse_decimal(qty, "qty"),
             unit=unit,
             location_id=place,
             reason=reason,
@@ -228,7 +229,7 @@ def deviations(limit: int = typer.Option(50, "--limit")) -> None:
                 str(p.line_id),
                 codes.get(p.proposed_lot_id or 0, ""),
                 codes[p.lot_id],
-                _qty(p.qty_base),
+                plain(p.qty_base),
                 p.deviation_reason or "",
                 p.picked_by,
             )
