@@ -18,7 +18,8 @@ from sqlalchemy import select
 from bench.workloads.fefo_data import FefoScale, create_reference, load_orders, load_stock
 from lotline.domain.allocation import Proposal, allocate_wave
 from lotline.models.outbound import SalesOrder, SalesOrderLine
-from lotline.outbound import allocation
+from lotline.models.site import Site
+from lotline.outbound import allocation, waves
 from lotline.outbound.waves import PRODUCTS_PER_QUERY, fill_wave
 from lotline.uow import Database, UnitOfWork
 
@@ -57,7 +58,13 @@ def _both(uow: UnitOfWork, line_ids: Sequence[int]) -> tuple[list[Proposal], lis
     expected = allocate_wave(demands, everything, product_of)
     strategies = allocation.strategies(uow, product_of.values())
     got = fill_wave(
-        uow, site_id=site_id, demands=demands, product_of=product_of, strategies=strategies, now=now
+        uow,
+        site_id=site_id,
+        time_zone=uow.session.get_one(Site, site_id).time_zone,
+        demands=demands,
+        product_of=product_of,
+        strategies=strategies,
+        now=now,
     )
     return expected, got
 
@@ -69,6 +76,21 @@ def _outcome(proposals: Sequence[Proposal]) -> list[tuple[int, list[tuple[int, D
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2])
 def test_head_reads_allocate_exactly_what_all_eligible_stock_gives(db: Database, seed: int) -> None:
+    _compare_waves(db, seed)
+
+
+@pytest.mark.slow
+def test_heads_of_one_bucket_stop_each_line_where_its_read_stopped(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Heads so short that nearly every line walks to where its class's read stopped and comes
+    up short there: the products are read in full and the outcome is still the same."""
+    monkeypatch.setattr(waves, "HEAD_ROWS", 1)
+    monkeypatch.setattr(waves, "HEAD_ROWS_PER_LINE", 0)
+    _compare_waves(db, 3)
+
+
+def _compare_waves(db: Database, seed: int) -> None:
     rng = random.Random(seed)
     plant = create_reference(db, SCALE)
     counts, ids = load_stock(db, plant, SCALE, rng)

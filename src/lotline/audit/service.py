@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import inspect
+from sqlalchemy import insert, inspect
 from sqlalchemy.orm import Mapper
 
 from lotline.audit import sealer
+from lotline.db import table_of
 from lotline.domain.audit_chain import RecordContent, canonical_json, diff, fields_needing_reason, record_mac
 from lotline.domain.errors import ReasonRequired
 from lotline.models.audit import AuditPending, AuditRecord
@@ -46,6 +48,39 @@ def snapshot(
     return {name: plain(getattr(entity, name)) for name in names if name not in skipped}
 
 
+@dataclass(frozen=True)
+class Entry:
+    """One audit record to write with ``record_many``."""
+
+    action: str
+    entity_type: str
+    entity_id: object
+    changes: Mapping[str, object]
+    site_id: int | None = None
+    reason: str | None = None
+
+
+def _row(uow: UnitOfWork, entry: Entry) -> dict[str, object]:
+    """The record's columns, its MAC over the content included."""
+    actor = uow.actor
+    content = RecordContent(
+        record_uuid=str(uuid.uuid4()),
+        occurred_at=uow.now(),
+        actor_kind=actor.kind,
+        actor_id=actor.user_id,
+        actor_name=actor.name,
+        token_id=actor.token_id,
+        site_id=entry.site_id,
+        action=entry.action,
+        entity_type=entry.entity_type,
+        entity_id=str(entry.entity_id),
+        changes=canonical_json(entry.changes),
+        reason=entry.reason or None,
+        request_id=uow.request_id,
+    )
+    return {**asdict(content), "mac": record_mac(uow.audit_key, content)}
+
+
 def record(
     uow: UnitOfWork,
     *,
@@ -57,43 +92,31 @@ def record(
     reason: str | None = None,
 ) -> AuditRecord:
     """Append one audit record (MAC'd now, sealed into the chain after commit)."""
-    actor = uow.actor
-    content = RecordContent(
-        record_uuid=str(uuid.uuid4()),
-        occurred_at=uow.now(),
-        actor_kind=actor.kind,
-        actor_id=actor.user_id,
-        actor_name=actor.name,
-        token_id=actor.token_id,
-        site_id=site_id,
-        action=action,
-        entity_type=entity_type,
-        entity_id=str(entity_id),
-        changes=canonical_json(changes),
-        reason=reason or None,
-        request_id=uow.request_id,
-    )
-    row = AuditRecord(
-        record_uuid=content.record_uuid,
-        occurred_at=content.occurred_at,
-        actor_kind=content.actor_kind,
-        actor_id=content.actor_id,
-        actor_name=content.actor_name,
-        token_id=content.token_id,
-        site_id=content.site_id,
-        action=content.action,
-        entity_type=content.entity_type,
-        entity_id=content.entity_id,
-        changes=content.changes,
-        reason=content.reason,
-        request_id=content.request_id,
-        mac=record_mac(uow.audit_key, content),
-    )
+    row = AuditRecord(**_row(uow, Entry(action, entity_type, entity_id, changes, site_id, reason)))
     uow.session.add(row)
     uow.session.flush()
     uow.session.add(AuditPending(record_id=row.id))
     uow.after_commit(sealer.poke)
     return row
+
+
+_RECORDS = table_of(AuditRecord)
+_INSERT_RECORDS = insert(_RECORDS).returning(_RECORDS.c.id, sort_by_parameter_order=True)
+_INSERT_PENDING = insert(table_of(AuditPending))
+
+
+def record_many(uow: UnitOfWork, entries: Sequence[Entry]) -> list[int]:
+    """Append many audit records in two statements (the records, their pending markers); their ids.
+
+    For set-based work (a wave of allocations): the same records ``record`` writes one by one.
+    """
+    if not entries:
+        return []
+    connection = uow.session.connection()
+    ids = list(connection.execute(_INSERT_RECORDS, [_row(uow, entry) for entry in entries]).scalars())
+    connection.execute(_INSERT_PENDING, [{"record_id": record_id} for record_id in ids])
+    uow.after_commit(sealer.poke)
+    return ids
 
 
 def record_created(

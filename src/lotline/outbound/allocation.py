@@ -14,13 +14,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, case, exists, func, insert, select, type_coerce, update
 
+from lotline.audit import service as audit
 from lotline.audit.service import record
+from lotline.db import expire_loaded, table_of
 from lotline.domain.allocation import (
     Demand,
     Passed,
@@ -32,8 +34,11 @@ from lotline.domain.allocation import (
 from lotline.domain.errors import N_, InvalidInput
 from lotline.domain.expiry import MinimumShelfLife
 from lotline.domain.units import plain
+from lotline.models.catalog import Product
 from lotline.models.lot import Lot
-from lotline.models.outbound import Allocation, SalesOrder, SalesOrderLine
+from lotline.models.outbound import Allocation, CategoryAllocation, SalesOrder, SalesOrderLine
+from lotline.models.site import Site
+from lotline.models.types import ExactDecimal, UTCDateTime
 from lotline.outbound.candidates import (
     category_strategies,
     load_candidates,
@@ -53,19 +58,91 @@ from lotline.outbound.reservations import (
 )
 from lotline.outbound.waves import fill_wave
 from lotline.outbox import events
-from lotline.outbox.service import emit
+from lotline.outbox.service import Event, emit_many
 from lotline.uow import UnitOfWork
 
 _DONE_LINES = (LineStatus.SHIPPED.value, LineStatus.CANCELLED.value, LineStatus.PICKED.value)
 
 
-def _holding_by_line(uow: UnitOfWork, line_ids: Sequence[int]) -> dict[int, Decimal]:
-    rows = uow.session.execute(
-        select(Allocation.line_id, func.sum(Allocation.qty_base))
-        .where(Allocation.line_id.in_(list(line_ids)), Allocation.status.in_(HOLDING))
-        .group_by(Allocation.line_id)
+class _Line(NamedTuple):
+    """An order line with everything its allocation needs, as one query returns it."""
+
+    id: int
+    order_id: int
+    site_id: int
+    time_zone: str
+    product_id: int
+    qty_base: Decimal
+    status: str
+    order_status: str
+    ship_date: date
+    delivery_date: date
+    min_days: int | None
+    min_percent: Decimal | None
+    product_min_days: int | None
+    product_min_percent: Decimal | None
+    strategy: str
+    holding: Decimal  # what its open and picked allocations hold
+    flagged: int  # how many of its allocations were flagged by a hold since
+
+
+def _minimum(days: int | None, percent: Decimal | None) -> MinimumShelfLife | None:
+    if days is not None:
+        return MinimumShelfLife(days=days)
+    if percent is not None:
+        return MinimumShelfLife(percent=percent)
+    return None
+
+
+def _held(status: str | tuple[str, ...]) -> Any:
+    statuses = (status,) if isinstance(status, str) else status
+    return (
+        select(func.coalesce(func.sum(Allocation.qty_base), 0) if len(statuses) > 1 else func.count())
+        .where(Allocation.line_id == SalesOrderLine.id, Allocation.status.in_(statuses))
+        .scalar_subquery()
     )
-    return {line_id: total or Decimal(0) for line_id, total in rows}
+
+
+_LINES = (
+    select(
+        SalesOrderLine.id,
+        SalesOrderLine.order_id,
+        SalesOrder.site_id,
+        Site.time_zone,
+        SalesOrderLine.product_id,
+        SalesOrderLine.qty_base,
+        SalesOrderLine.status,
+        SalesOrder.status,
+        SalesOrder.ship_date,
+        SalesOrderLine.delivery_date,
+        SalesOrderLine.min_days,
+        SalesOrderLine.min_percent,
+        Product.min_ship_days,
+        Product.min_ship_percent,
+        func.coalesce(Product.allocation_strategy, CategoryAllocation.strategy, Strategy.FEFO.value),
+        type_coerce(_held((AllocationStatus.OPEN.value, AllocationStatus.PICKED.value)), ExactDecimal()),
+        _held(AllocationStatus.FLAGGED.value),
+    )
+    .join(SalesOrder, SalesOrder.id == SalesOrderLine.order_id)
+    .join(Site, Site.id == SalesOrder.site_id)
+    .join(Product, Product.id == SalesOrderLine.product_id)
+    .outerjoin(CategoryAllocation, CategoryAllocation.category == Product.category)
+    .where(SalesOrderLine.id.in_(bindparam("ids", expanding=True)))
+)
+
+
+def _load_lines(uow: UnitOfWork, ids: Sequence[int]) -> list[_Line]:
+    """The lines, their order, site, product minimum and strategy, and what they hold (one query)."""
+    lines = [_Line(*row) for row in uow.session.connection().execute(_LINES, {"ids": ids})]
+    if len(lines) != len(ids):
+        found = {line.id for line in lines}
+        raise InvalidInput(
+            N_("Unknown order lines: {ids}."),
+            field="line_ids",
+            code="allocation.unknown_lines",
+            ids=", ".join(str(i) for i in ids if i not in found),
+        )
+    return lines
 
 
 def demand_of(
@@ -78,6 +155,17 @@ def demand_of(
         delivery_date=line.delivery_date,
         at_delivery=line_minimum(line),
         at_shipment=at_shipment,
+    )
+
+
+def _demand(line: _Line) -> Demand:
+    return Demand(
+        line_id=line.id,
+        quantity=line.qty_base - line.holding,
+        ship_date=line.ship_date,
+        delivery_date=line.delivery_date,
+        at_delivery=_minimum(line.min_days, line.min_percent),
+        at_shipment=_minimum(line.product_min_days, line.product_min_percent),
     )
 
 
@@ -99,48 +187,36 @@ def allocate_lines(uow: UnitOfWork, *, line_ids: Sequence[int], explain: bool = 
     """Allocate what each line still needs, all lines in one set-based pass per site.
 
     A wave reads only the stock it may use; ``explain`` reads every bucket with stock instead, so
-    that each proposal also says why every bucket ranked before its lots was passed over.
+    that each proposal also says why every bucket ranked before its lots was passed over. Every
+    step is one statement for all the lines (a single line costs about ten round trips).
     """
     ids = sorted(set(line_ids))
     if not ids:
         return WaveResult([], 0)
     now = uow.now()
-    pairs = uow.session.execute(
-        select(SalesOrderLine, SalesOrder)
-        .join(SalesOrder, SalesOrder.id == SalesOrderLine.order_id)
-        .where(SalesOrderLine.id.in_(ids))
-    ).all()
-    found = {line.id for line, _order in pairs}
-    missing = [i for i in ids if i not in found]
-    if missing:
-        raise InvalidInput(
-            N_("Unknown order lines: {ids}."),
-            field="line_ids",
-            code="allocation.unknown_lines",
-            ids=", ".join(map(str, missing)),
-        )
-    release_flagged(uow, ids, now)
-    holding = _holding_by_line(uow, ids)
-    minimums = product_minimums(uow, {line.product_id for line, _o in pairs})
-    by_site: dict[int, list[tuple[SalesOrderLine, SalesOrder, Demand]]] = defaultdict(list)
-    for line, order in pairs:
-        if line.status in _DONE_LINES or order.status == OrderStatus.CANCELLED.value:
+    uow.session.flush()
+    lines = _load_lines(uow, ids)
+    flagged = [line.id for line in lines if line.flagged]
+    if flagged:  # given back first: what they held is allocated afresh
+        release_flagged(uow, flagged, now)
+    by_site: dict[int, list[_Line]] = defaultdict(list)
+    for line in lines:
+        if line.status in _DONE_LINES or line.order_status == OrderStatus.CANCELLED.value:
             continue
-        need = line.qty_base - holding.get(line.id, Decimal(0))
-        if need <= 0:
-            continue
-        by_site[order.site_id].append((line, order, demand_of(line, order, need, minimums[line.product_id])))
+        if line.qty_base - line.holding > 0:
+            by_site[line.site_id].append(line)
     proposals: list[Proposal] = []
-    for site_id, entries in by_site.items():
-        product_of = {line.id: line.product_id for line, _o, _d in entries}
-        demands = [d for _l, _o, d in entries]
+    for site_id, mine in by_site.items():
+        product_of = {line.id: line.product_id for line in mine}
+        demands = [_demand(line) for line in mine]
         if not explain:  # the same lots as allocate_wave over all eligible stock, reading far less
             proposals += fill_wave(
                 uow,
                 site_id=site_id,
+                time_zone=mine[0].time_zone,
                 demands=demands,
                 product_of=product_of,
-                strategies=strategies(uow, product_of.values()),
+                strategies={line.product_id: Strategy(line.strategy) for line in mine},
                 now=now,
             )
             continue
@@ -149,9 +225,14 @@ def allocate_lines(uow: UnitOfWork, *, line_ids: Sequence[int], explain: bool = 
         )
         proposals += allocate_wave(demands, ranked, product_of)
     written = _write(uow, proposals, now)
-    _set_line_statuses(uow, [line for line, _o in pairs], holding, proposals)
-    _audit(uow, pairs, proposals)
+    _set_statuses(uow, lines, proposals, now)
+    _audit(uow, lines, proposals)
     return WaveResult(proposals, written)
+
+
+# Statements built once (their cache keys are computed once), run on the Core connection: the
+# ORM's bulk paths cost more Python than a single line's whole allocation should.
+_INSERT_ALLOCATIONS = insert(table_of(Allocation))
 
 
 def _write(uow: UnitOfWork, proposals: Sequence[Proposal], now: datetime) -> int:
@@ -178,84 +259,105 @@ def _write(uow: UnitOfWork, proposals: Sequence[Proposal], now: datetime) -> int
     if not rows:
         return 0
     reserve(uow, per_bucket)
-    uow.session.execute(insert(Allocation), rows)
+    uow.session.connection().execute(_INSERT_ALLOCATIONS, rows)
     return len(rows)
 
 
-def _set_line_statuses(
-    uow: UnitOfWork,
-    lines: Sequence[SalesOrderLine],
-    holding: dict[int, Decimal],
-    proposals: Sequence[Proposal],
-) -> None:
-    added = {p.line_id: p.allocated for p in proposals}
-    for line in lines:
-        if line.id not in added:
-            continue
-        total = holding.get(line.id, Decimal(0)) + added[line.id]
-        status = (
-            LineStatus.ALLOCATED
-            if total >= line.qty_base
-            else LineStatus.SHORT
-            if total > 0
-            else LineStatus.OPEN
-        )
-        line.status = status.value
-    uow.session.flush()
-    order_ids = {line.order_id for line in lines}
-    open_left = set(
-        uow.session.scalars(
-            select(SalesOrderLine.order_id).where(
-                SalesOrderLine.order_id.in_(sorted(order_ids)),
-                SalesOrderLine.status.in_((LineStatus.OPEN.value, LineStatus.SHORT.value)),
-            )
-        )
+def _line_status(line: _Line, added: Decimal) -> LineStatus:
+    total = line.holding + added
+    if total >= line.qty_base:
+        return LineStatus.ALLOCATED
+    return LineStatus.SHORT if total > 0 else LineStatus.OPEN
+
+
+_OPEN_LINES = (LineStatus.OPEN.value, LineStatus.SHORT.value)
+_LINE_TABLE = table_of(SalesOrderLine)
+_ORDER_TABLE = table_of(SalesOrder)
+_SET_LINE_STATUS = (
+    update(_LINE_TABLE)
+    .where(_LINE_TABLE.c.id.in_(bindparam("ids", expanding=True)))
+    .values(status=bindparam("status"))
+)
+# An order is allocated once none of its lines is open or short.
+_SET_ORDER_STATUS = (
+    update(_ORDER_TABLE)
+    .where(
+        _ORDER_TABLE.c.id.in_(bindparam("ids", expanding=True)),
+        _ORDER_TABLE.c.status.in_((OrderStatus.OPEN.value, OrderStatus.ALLOCATED.value)),
     )
-    for order in uow.session.scalars(select(SalesOrder).where(SalesOrder.id.in_(sorted(order_ids)))):
-        if order.status in (OrderStatus.OPEN.value, OrderStatus.ALLOCATED.value):
-            order.status = (OrderStatus.OPEN if order.id in open_left else OrderStatus.ALLOCATED).value
-            order.updated_at = uow.now()
+    .values(
+        status=case(
+            (
+                exists().where(
+                    _LINE_TABLE.c.order_id == _ORDER_TABLE.c.id, _LINE_TABLE.c.status.in_(_OPEN_LINES)
+                ),
+                OrderStatus.OPEN.value,
+            ),
+            else_=OrderStatus.ALLOCATED.value,
+        ),
+        updated_at=bindparam("now", type_=UTCDateTime()),
+    )
+)
 
 
-def _audit(uow: UnitOfWork, pairs: Sequence[Any], proposals: Sequence[Proposal]) -> None:
+def _set_statuses(
+    uow: UnitOfWork, lines: Sequence[_Line], proposals: Sequence[Proposal], now: datetime
+) -> None:
+    """The lines' statuses (one UPDATE per status), then their orders' (one UPDATE)."""
+    of = {line.id: line for line in lines}
+    by_status: dict[str, list[int]] = defaultdict(list)
+    for p in proposals:
+        by_status[_line_status(of[p.line_id], p.allocated).value].append(p.line_id)
+    if not by_status:
+        return
+    connection = uow.session.connection()
+    for status, ids in by_status.items():
+        connection.execute(_SET_LINE_STATUS, {"ids": ids, "status": status})
+    order_ids = sorted({line.order_id for line in lines})
+    connection.execute(_SET_ORDER_STATUS, {"ids": order_ids, "now": now})
+    expire_loaded(uow.session, SalesOrderLine, of, ("status",))
+    expire_loaded(uow.session, SalesOrder, order_ids, ("status", "updated_at"))
+
+
+def _audit(uow: UnitOfWork, lines: Sequence[_Line], proposals: Sequence[Proposal]) -> None:
     """One audit record and one event per order: which lots each of its lines got."""
-    order_of = {line.id: order for line, order in pairs}
+    of = {line.id: line for line in lines}
     per_order: dict[int, list[Proposal]] = defaultdict(list)
     for proposal in proposals:
-        per_order[order_of[proposal.line_id].id].append(proposal)
+        per_order[of[proposal.line_id].order_id].append(proposal)
+    entries: list[audit.Entry] = []
+    queued: list[Event] = []
     for order_id, mine in per_order.items():
-        order = order_of[mine[0].line_id]
-        lines = {
+        site_id = of[mine[0].line_id].site_id
+        allocated = {
             str(p.line_id): {
                 "allocated": [
-                    [
-                        c.candidate.lot_code,
-                        c.candidate.location_id,
-                        c.candidate.sscc,
-                        plain(c.quantity),
-                    ]
+                    [c.candidate.lot_code, c.candidate.location_id, c.candidate.sscc, plain(c.quantity)]
                     for c in p.chosen
                 ],
                 "short": plain(p.short),
             }
             for p in mine
         }
-        record(
-            uow,
-            action="allocate",
-            entity_type="sales_order",
-            entity_id=order_id,
-            site_id=order.site_id,
-            changes={"lines": [None, lines]},
+        entries.append(
+            audit.Entry(
+                action="allocate",
+                entity_type="sales_order",
+                entity_id=order_id,
+                changes={"lines": [None, allocated]},
+                site_id=site_id,
+            )
         )
-        emit(
-            uow,
-            events.ORDER_ALLOCATED,
-            subject_type="sales_order",
-            subject_id=order_id,
-            site_id=order.site_id,
-            payload={"lines": {k: v["short"] for k, v in lines.items()}},
+        queued.append(
+            Event(
+                subject_type="sales_order",
+                subject_id=order_id,
+                payload={"lines": {k: v["short"] for k, v in allocated.items()}},
+                site_id=site_id,
+            )
         )
+    audit.record_many(uow, entries)
+    emit_many(uow, events.ORDER_ALLOCATED, queued)
 
 
 def allocate_order(uow: UnitOfWork, *, order_id: int) -> WaveResult:

@@ -3,10 +3,11 @@
 The same lots, quantities and shortfalls as ``domain.allocation.allocate_wave`` over every
 eligible bucket (the service's wave path before), for a fraction of the work:
 
-- One query per strategy reads, per product, only the eligible buckets ranked before the point
-  where stock that every line of the product could use covers the product's whole demand (a
-  window SUM over the ranked free quantity), and none expiring before the earliest date any of
-  its lines could take.
+- One query per strategy (per 384 products) reads, per product, only the first few eligible
+  buckets in rank order — a few more for every line of the product — and none expiring before
+  the earliest date any of its lines could take: an ORDER BY … LIMIT per product that walks the
+  lot (product_id, expiry_date) index and stops (a LATERAL join on PostgreSQL, UNION ALL on
+  SQLite).
 - ``domain.allocation.allocate`` fills each line from an iterator that steps over the buckets
   earlier lines emptied (path-halving "next live bucket" pointers, so in O(1) on average) and
   the buckets expiring before the earliest date the line's own minimums allow — buckets it
@@ -35,35 +36,34 @@ from sqlalchemy import (
     Date,
     Float,
     Integer,
-    and_,
     bindparam,
-    case,
-    func,
     or_,
     select,
+    true,
     union_all,
 )
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import CTE, Select
 from sqlalchemy.types import TypeEngine
 
-from lotline.db import days_between
+from lotline.db import days_between, in_code_point_order, joins_laterally
 from lotline.domain.allocation import Candidate, Chosen, Demand, Proposal, Strategy, allocate, rank
 from lotline.domain.expiry import MinimumShelfLife, local_today
 from lotline.domain.matrix import StockSituation
 from lotline.domain.status import QualityStatus, StockStatus
 from lotline.models.lot import Lot
-from lotline.models.site import Site
 from lotline.models.stock import StockOnHand
-from lotline.models.types import ExactDecimal, UTCDateTime
+from lotline.models.types import UTCDateTime
 from lotline.outbound.candidates import COVERING_HOLD
 from lotline.uow import UnitOfWork
 
 # Products per query: one UNION ALL branch each, and SQLite allows 500 (SQLITE_MAX_COMPOUND_SELECT);
-# eight parameters each also stays far below SQLite's 32,766 and PostgreSQL's 65,535.
-PRODUCTS_PER_QUERY = 400
-# Buckets a single product's first read takes (a line rarely needs more; if it does, all are read).
-HEAD_ROWS = 64
+# nine parameters each also stays far below SQLite's 32,766 and PostgreSQL's 65,535.
+PRODUCTS_PER_QUERY = 384
+# Buckets a product's first read takes: a few, and a few more per line (a line takes one or two
+# buckets as a rule; if the lines come up short while stock was left unread, all of it is read).
+HEAD_ROWS = 8
+HEAD_ROWS_PER_LINE = 3
 
 
 def earliest_expiry(demand: Demand, shortest_life: int | None = None) -> date:
@@ -92,7 +92,7 @@ def earliest_expiry(demand: Demand, shortest_life: int | None = None) -> date:
 
 @dataclass(frozen=True)
 class _Want:
-    """What one product's lines need, for the query: which stock to skip, and how much to read.
+    """What one product's lines need, for the query: which stock to skip, and how much to read first.
 
     A percentage of 0 stands for "no minimum in per cent" (parameters are never NULL, so that
     PostgreSQL need not guess their types).
@@ -101,48 +101,54 @@ class _Want:
     lowest: date  # no line can take a lot expiring earlier (minimums in days)
     loosest: float  # every line needs at least this per cent left on ``loosest_day`` (0: not all do)
     loosest_day: date
-    highest: date  # every line can take a lot expiring then or later, as far as days go …
-    strictest: float  # … that also has this per cent left on ``strictest_day`` (0: no line asks)
-    strictest_day: date
-    need: Decimal  # the product's whole demand in the wave
+    head: int  # how many buckets the first read takes
 
     @classmethod
     def of(cls, demands: Sequence[Demand], today: date) -> _Want:
         bounds = [earliest_expiry(d) for d in demands]
-        # One minimum in per cent per line (a line failing it is passed over), None if it has none.
-        percents = [
-            next(
-                (
-                    (float(minimum.percent), day)
-                    for minimum, day in ((d.at_delivery, d.delivery_date), (d.at_shipment, d.ship_date))
-                    if minimum is not None and minimum.percent is not None
-                ),
-                None,
-            )
-            for d in demands
-        ]
+        percents = [_percent(d) for d in demands]
         given = [p for p in percents if p is not None]
         every_line = len(given) == len(percents)
         return cls(
             lowest=max(min(bounds), today),
             loosest=min(p for p, _day in given) if every_line else 0.0,
             loosest_day=min(day for _p, day in given) if every_line else today,
-            highest=max(bounds),
-            strictest=max((p for p, _day in given), default=0.0),
-            strictest_day=max((day for _p, day in given), default=today),
-            need=sum((d.quantity for d in demands), Decimal(0)),
+            head=HEAD_ROWS + HEAD_ROWS_PER_LINE * len(demands),
         )
+
+
+def _percent(demand: Demand) -> tuple[float, date] | None:
+    """The line's minimum in per cent and the day it applies (the first, if two; a line failing
+    it is passed over), or None."""
+    return next(
+        (
+            (float(minimum.percent), day)
+            for minimum, day in (
+                (demand.at_delivery, demand.delivery_date),
+                (demand.at_shipment, demand.ship_date),
+            )
+            if minimum is not None and minimum.percent is not None
+        ),
+        None,
+    )
+
+
+def _classes(demands: Sequence[Demand]) -> list[list[Demand]]:
+    """A product's lines grouped by the stock they may take: the same earliest expiry, the same
+    minimum in per cent. Each class reads its own head, from where its own lines start."""
+    found: dict[tuple[date, tuple[float, date] | None], list[Demand]] = defaultdict(list)
+    for demand in demands:
+        found[(earliest_expiry(demand), _percent(demand))].append(demand)
+    return list(found.values())
 
 
 _WANTED: tuple[tuple[str, TypeEngine[Any]], ...] = (
     ("product_id", BigInteger()),
+    ("class_no", Integer()),
     ("lowest", Date()),
     ("loosest", Float()),
     ("loosest_day", Date()),
-    ("highest", Date()),
-    ("strictest", Float()),
-    ("strictest_day", Date()),
-    ("need", ExactDecimal()),
+    ("head", Integer()),
 )
 
 
@@ -156,9 +162,11 @@ def _wanted(count: int) -> CTE:
 
 
 def _bind(wants: Sequence[tuple[int, _Want]]) -> dict[str, object]:
+    """The wanted rows' parameters; a row's ``class_no`` is its position."""
     found: dict[str, object] = {}
     for n, (pid, want) in enumerate(wants):
         found[f"w{n}_product_id"] = pid
+        found[f"w{n}_class_no"] = n
         found.update({f"w{n}_{name}": value for name, value in vars(want).items()})
     return found
 
@@ -204,68 +212,106 @@ _COLUMNS = (
 )
 
 
-@lru_cache(maxsize=8)
-def _head_query(strategy: Strategy, percent: bool) -> Select[Any]:
-    """One product's first ``head`` eligible buckets in rank order (an ORDER BY … LIMIT, no window);
-    ``percent``: only lots with ``loosest`` per cent of their shelf life left on ``loosest_day``."""
-    key = Lot.expiry_date if strategy is Strategy.FEFO else Lot.created_at
+def _rank_order(strategy: Strategy) -> tuple[ColumnElement[Any], ...]:
+    """``domain.allocation.rank`` in SQL, tie for tie: a head read in this order is exactly the
+    start of the ranking Python gives the same buckets."""
+    key = (Lot.expiry_date,) if strategy is Strategy.FEFO else ()
+    return (*key, Lot.created_at, in_code_point_order(Lot.code), StockOnHand.id)
+
+
+def _ranked_head(
+    strategy: Strategy,
+    product_id: Any,
+    class_no: Any,
+    lowest: Any,
+    loosest: Any,
+    loosest_day: Any,
+    head: Any,
+) -> Select[Any]:
+    """One product's first ``head`` eligible buckets in rank order: an ORDER BY … LIMIT, said of
+    the lot (a bucket's product is its lot's), so that with the index on lot (product_id,
+    expiry_date) the database walks the lots in FEFO order and stops."""
     return (
-        select(*_COLUMNS)
+        select(class_no.label("class_no"), *_COLUMNS)
         .join(Lot, Lot.id == StockOnHand.lot_id)
-        .where(
-            # Said of the lot (a bucket's product is its lot's): given an index on lot
-            # (product_id, expiry_date), the database walks the lots in FEFO order and stops.
-            Lot.product_id == bindparam("product_id", type_=BigInteger()),
-            *_eligible(
-                bindparam("lowest", type_=Date()),
-                bindparam("loosest", type_=Float()) if percent else None,
-                bindparam("loosest_day", type_=Date()),
-            ),
-        )
-        .order_by(key, StockOnHand.id)
-        .limit(bindparam("head", type_=Integer()))
+        .where(Lot.product_id == product_id, *_eligible(lowest, loosest, loosest_day))
+        .order_by(*_rank_order(strategy))
+        .limit(head)
     )
 
 
 @lru_cache(maxsize=32)
-def _query(strategy: Strategy, count: int, cut: bool) -> Select[Any]:
-    """The eligible buckets of ``count`` products, ranked; with ``cut``, only each one's head.
-
-    Built once per shape: constructing a statement this size costs more than running it.
-    """
-    wanted = _wanted(count)
-    row = StockOnHand
-    free = (row.qty_base - row.qty_allocated).label("free")
-    key = Lot.expiry_date if strategy is Strategy.FEFO else Lot.created_at
-    # Free stock every line of the product could take, summed over the buckets ranked before this
-    # one's rank group (ties on the first rank key stay together: SQL and Python order the rest
-    # of the key alike only up to collation, so the cut never splits a tie).
-    usable = case(
-        (
-            and_(
-                Lot.expiry_date >= wanted.c.highest,
-                _keeps(wanted.c.strictest, wanted.c.strictest_day),
-            ),
-            free,
-        ),
-        else_=0,
-    )
-    upto = func.sum(usable).over(partition_by=row.product_id, order_by=key)
-    same = func.sum(usable).over(partition_by=(row.product_id, key))
-    inner = (
+def _heads(strategy: Strategy, count: int, lateral: bool) -> Select[Any]:
+    """The heads of ``count`` products in one query: on PostgreSQL a LATERAL join over the wanted
+    rows, elsewhere (SQLite has no LATERAL) one UNION ALL branch per product. Built once per shape."""
+    if lateral:
+        wanted = _wanted(count)
+        head = _ranked_head(
+            strategy,
+            wanted.c.product_id,
+            wanted.c.class_no,
+            wanted.c.lowest,
+            wanted.c.loosest,
+            wanted.c.loosest_day,
+            wanted.c.head,
+        ).lateral("head")
+        return select(head).select_from(wanted).join(head, true())
+    branches = [
         select(
-            *_COLUMNS,
-            (upto - same).label("before"),
-            func.count().over(partition_by=row.product_id).label("among"),
-            wanted.c.need,
+            _ranked_head(
+                strategy,
+                *(bindparam(f"w{n}_{name}", type_=kind) for name, kind in _WANTED),
+            ).subquery()
         )
-        .join(Lot, Lot.id == row.lot_id)
-        .join(wanted, wanted.c.product_id == row.product_id)
+        for n in range(count)
+    ]
+    return branches[0] if count == 1 else union_all(*branches)  # type: ignore[return-value]
+
+
+def _shape(count: int) -> int:
+    """A few statement shapes for any number of products (each shape is compiled once)."""
+    return 1 << (count - 1).bit_length() if count <= 64 else -(-count // 64) * 64
+
+
+def _read_heads(
+    uow: UnitOfWork, site_id: int, classes: Sequence[tuple[int, _Want]], strategy: Strategy, now: datetime
+) -> tuple[dict[int, list[Candidate]], list[tuple[Any, ...] | None]]:
+    """Each product's buckets read by the heads of its classes, ranked (a bucket once), and per
+    class where its head stopped: the rank key of its last bucket, None if it read all its stock."""
+    connection = uow.session.connection()
+    lateral = joins_laterally(connection)
+    order = rank(strategy)
+    found: dict[int, dict[int, Candidate]] = defaultdict(dict)
+    read: list[list[Candidate]] = [[] for _ in classes]
+    for start in range(0, len(classes), PRODUCTS_PER_QUERY):
+        chunk = classes[start : start + PRODUCTS_PER_QUERY]
+        count = _shape(len(chunk))
+        filler = chunk[0][1]  # product 0 does not exist: padding rows read nothing
+        padded = [*chunk, *[(0, filler)] * (count - len(chunk))]
+        rows = connection.execute(
+            _heads(strategy, count, lateral), {"site_id": site_id, "now": now, **_bind(padded)}
+        ).all()
+        for candidate, r in zip(_candidates(rows), rows, strict=True):
+            found[r.product_id].setdefault(candidate.on_hand_id, candidate)
+            read[start + r.class_no].append(candidate)
+    ends = [
+        max(map(order, mine)) if len(mine) >= want.head else None
+        for mine, (_pid, want) in zip(read, classes, strict=True)
+    ]
+    return {pid: sorted(buckets.values(), key=order) for pid, buckets in found.items()}, ends
+
+
+@lru_cache(maxsize=32)
+def _query(strategy: Strategy, count: int) -> Select[Any]:
+    """Every eligible bucket of ``count`` products (ranked in Python). Built once per shape:
+    constructing a statement this size costs more than running it."""
+    wanted = _wanted(count)
+    return (
+        select(*_COLUMNS)
+        .join(Lot, Lot.id == StockOnHand.lot_id)
+        .join(wanted, wanted.c.product_id == StockOnHand.product_id)
         .where(*_eligible(wanted.c.lowest, wanted.c.loosest, wanted.c.loosest_day))
-        .subquery()
     )
-    query = select(inner)
-    return query.where(inner.c.before < inner.c.need) if cut else query
 
 
 def _candidates(rows: Iterable[Any]) -> Iterator[Candidate]:
@@ -289,64 +335,23 @@ def _candidates(rows: Iterable[Any]) -> Iterator[Candidate]:
         )
 
 
-def _head(
-    uow: UnitOfWork, site: Site, pid: int, want: _Want, strategy: Strategy, now: datetime
-) -> tuple[list[Candidate], bool] | None:
-    """One product's head by ORDER BY … LIMIT, and whether stock was left unread; None when
-    the head was one single rank group (read everything instead)."""
-    params: dict[str, object] = {"site_id": site.id, "now": now, "product_id": pid, "lowest": want.lowest}
-    params["head"] = HEAD_ROWS
-    percent = want.loosest > 0
-    if percent:
-        params.update(loosest=want.loosest, loosest_day=want.loosest_day)
-    query = _head_query(strategy, percent)
-    rows = list(_candidates(uow.session.execute(query, params)))
-    if len(rows) < HEAD_ROWS:
-        return rows, False
-    # Keep whole rank groups only: SQL may order ties on the first key apart from Python.
-    last = _first_key(rows[-1], strategy)
-    kept = [c for c in rows if _first_key(c, strategy) < last]
-    return (kept, True) if kept else None
-
-
-def _first_key(candidate: Candidate, strategy: Strategy) -> date | datetime:
-    return candidate.expiry_date if strategy is Strategy.FEFO else candidate.received_at
-
-
 def _read(
-    uow: UnitOfWork,
-    site: Site,
-    wants: Mapping[int, _Want],
-    strategy: Strategy,
-    now: datetime,
-    *,
-    cut: bool,
-) -> tuple[dict[int, list[Candidate]], set[int]]:
-    """The products' eligible buckets, ranked; with ``cut``, only the head. And which were cut."""
+    uow: UnitOfWork, site_id: int, wants: Mapping[int, _Want], strategy: Strategy, now: datetime
+) -> dict[int, list[Candidate]]:
+    """The products' eligible buckets, all of them, ranked."""
     found: dict[int, list[Candidate]] = defaultdict(list)
-    truncated: set[int] = set()
     ids = sorted(wants)
-    if cut and len(ids) == 1:
-        head = _head(uow, site, ids[0], wants[ids[0]], strategy, now)
-        if head is not None:
-            found[ids[0]] = sorted(head[0], key=rank(strategy))
-            return found, ({ids[0]} if head[1] else set())
+    connection = uow.session.connection()
     for start in range(0, len(ids), PRODUCTS_PER_QUERY):
         chunk = ids[start : start + PRODUCTS_PER_QUERY]
-        params = {"site_id": site.id, "now": now, **_bind([(pid, wants[pid]) for pid in chunk])}
-        returned: dict[int, int] = defaultdict(int)
-        among: dict[int, int] = {}
-        rows = uow.session.execute(_query(strategy, len(chunk), cut), params).all()
-        for r in rows:
-            returned[r.product_id] += 1
-            among[r.product_id] = r.among
+        params = {"site_id": site_id, "now": now, **_bind([(pid, wants[pid]) for pid in chunk])}
+        rows = connection.execute(_query(strategy, len(chunk)), params).all()
         for candidate, r in zip(_candidates(rows), rows, strict=True):
             found[r.product_id].append(candidate)
-        truncated.update(pid for pid, count in returned.items() if count < among[pid])
     order = rank(strategy)
     for candidates in found.values():
         candidates.sort(key=order)
-    return found, truncated
+    return found
 
 
 class _Shelf:
@@ -354,6 +359,7 @@ class _Shelf:
 
     def __init__(self, ranked: list[Candidate], strategy: Strategy) -> None:
         self.ranked = ranked
+        self.key = rank(strategy)
         self.expiries = [c.expiry_date for c in ranked] if strategy is Strategy.FEFO else None
         self.after = list(range(len(ranked) + 1))  # after[i]: the first live bucket at or after i
         self.position = {c.on_hand_id: i for i, c in enumerate(ranked)}
@@ -369,12 +375,15 @@ class _Shelf:
             index = after[index]
         return index
 
-    def walk(self, earliest: date) -> Iterator[Candidate]:
-        """The live buckets in rank order, without those expiring before ``earliest``."""
+    def walk(self, earliest: date, until: tuple[Any, ...] | None = None) -> Iterator[Candidate]:
+        """The live buckets in rank order, without those expiring before ``earliest``, up to the
+        one ranked ``until`` (where the line's read stopped; None: to the end)."""
         start = bisect_left(self.expiries, earliest) if self.expiries is not None else 0
         index = self._live(start)
         while index < len(self.ranked):
             candidate = self.ranked[index]
+            if until is not None and self.key(candidate) > until:
+                return
             if candidate.expiry_date >= earliest:
                 yield candidate
             index = self._live(index + 1)
@@ -386,12 +395,19 @@ class _Shelf:
                 self.after[index] = index + 1
 
 
-def _fill(demands: Sequence[Demand], ranked: list[Candidate], strategy: Strategy) -> list[Proposal]:
+def _fill(
+    demands: Sequence[Demand],
+    ranked: list[Candidate],
+    strategy: Strategy,
+    until: Mapping[int, tuple[Any, ...] | None] | None = None,
+) -> list[Proposal]:
+    """Fill the lines in turn; ``until``: per line, where the stock read for it stops."""
     shelf = _Shelf(ranked, strategy)
     used: dict[int, Decimal] = {}
     proposals = []
     for demand in demands:
-        proposal = allocate(demand, shelf.walk(earliest_expiry(demand, shelf.shortest_life)), used)
+        stop = until.get(demand.line_id) if until is not None else None
+        proposal = allocate(demand, shelf.walk(earliest_expiry(demand, shelf.shortest_life), stop), used)
         shelf.take(proposal.chosen, used)
         proposals.append(proposal)
     return proposals
@@ -401,35 +417,36 @@ def fill_wave(
     uow: UnitOfWork,
     *,
     site_id: int,
+    time_zone: str,
     demands: Sequence[Demand],
     product_of: Mapping[int, int],
     strategies: Mapping[int, Strategy],
     now: datetime,
 ) -> list[Proposal]:
     """Proposals for the lines of one site, as ``allocate_wave`` over all eligible stock gives them."""
-    site = uow.session.get_one(Site, site_id)
     ordered = sorted(demands, key=lambda d: (d.delivery_date, d.line_id))
     by_product: dict[int, list[Demand]] = defaultdict(list)
     for demand in ordered:
         by_product[product_of[demand.line_id]].append(demand)
-    today = local_today(now, site.time_zone)
+    today = local_today(now, time_zone)
     filled: dict[int, Proposal] = {}
     for strategy in Strategy:
-        wants = {
-            pid: _Want.of(mine, today) for pid, mine in by_product.items() if strategies[pid] is strategy
-        }
-        if not wants:
+        mine = [pid for pid in by_product if strategies[pid] is strategy]
+        classes = [(pid, _Want.of(c, today), c) for pid in mine for c in _classes(by_product[pid])]
+        if not classes:
             continue
-        ranked, truncated = _read(uow, site, wants, strategy, now, cut=True)
+        ranked, ends = _read_heads(uow, site_id, [(pid, want) for pid, want, _c in classes], strategy, now)
+        until = {d.line_id: end for (_pid, _w, c), end in zip(classes, ends, strict=True) for d in c}
         again: dict[int, _Want] = {}
-        for pid in wants:
-            proposals = _fill(by_product[pid], ranked.get(pid, []), strategy)
-            if pid in truncated and any(p.short > 0 for p in proposals):
-                again[pid] = wants[pid]  # short although stock was left unread: read it all
+        for pid in mine:
+            proposals = _fill(by_product[pid], ranked.get(pid, []), strategy, until)
+            if any(p.short > 0 and until[p.line_id] is not None for p in proposals):
+                # Short where its read stopped: read all the product's stock and fill again.
+                again[pid] = _Want.of(by_product[pid], today)
             else:
                 filled.update((p.line_id, p) for p in proposals)
         if again:
-            everything, _cut = _read(uow, site, again, strategy, now, cut=False)
+            everything = _read(uow, site_id, again, strategy, now)
             for pid in again:
                 filled.update(
                     (p.line_id, p) for p in _fill(by_product[pid], everything.get(pid, []), strategy)
