@@ -220,3 +220,8 @@ def _in_code_point_order_default(element: in_code_point_order, compiler: Any, **
 def joins_laterally(connection: Connection) -> bool:
     """Whether the backend has LATERAL joins (PostgreSQL does; SQLite has none)."""
     return connection.dialect.name == "postgresql"
+
+
+def takes_arrays(connection: Connection) -> bool:
+    """Whether the backend takes a whole column of values as one array parameter (unnest)."""
+    return connection.dialect.name == "postgresql"

@@ -10,8 +10,9 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import ARRAY, BigInteger, Table, bindparam, column, func, select, update
 
+from lotline.db import takes_arrays
 from lotline.domain.errors import N_, Conflict
 from lotline.models.outbound import Allocation, SalesOrderLine
 from lotline.models.stock import StockOnHand
@@ -53,11 +54,38 @@ _UNRESERVE = (
 )
 
 
+# Many buckets at once where the backend takes arrays: lock them in id order (so two allocators
+# never deadlock), then one guarded UPDATE over the unnested (id, quantity) pairs.
+_LOCK_MANY = (
+    select(_BUCKET.c.id)
+    .where(_BUCKET.c.id == func.any(bindparam("ids", type_=ARRAY(BigInteger()))))
+    .order_by(_BUCKET.c.id)
+    .with_for_update()
+)
+_WANTED = (
+    func.unnest(bindparam("ids", type_=ARRAY(BigInteger())), bindparam("qtys", type_=ARRAY(ExactDecimal())))
+    .table_valued(column("id", BigInteger()), column("qty", ExactDecimal()))
+    .render_derived(name="wanted")
+)
+_RESERVE_MANY = (
+    _BUCKET.update()
+    .where(_BUCKET.c.id == _WANTED.c.id, _BUCKET.c.qty_base - _BUCKET.c.qty_allocated >= _WANTED.c.qty)
+    .values(qty_allocated=_BUCKET.c.qty_allocated + _WANTED.c.qty)
+)
+MANY = 16  # from this many buckets on, the set-based statements
+
+
 def reserve(uow: UnitOfWork, per_bucket: dict[int, Decimal]) -> None:
     """Add to each bucket's reservation, guarded; refuse everything if any bucket has less free."""
-    params = [{"b_id": on_hand_id, "b_qty": qty} for on_hand_id, qty in sorted(per_bucket.items())]
-    result = uow.session.connection().execute(_RESERVE, params)
-    if result.rowcount != len(params):
+    ordered = sorted(per_bucket.items())
+    connection = uow.session.connection()
+    if len(ordered) >= MANY and takes_arrays(connection):
+        ids = [on_hand_id for on_hand_id, _qty in ordered]
+        connection.execute(_LOCK_MANY, {"ids": ids})
+        result = connection.execute(_RESERVE_MANY, {"ids": ids, "qtys": [qty for _id, qty in ordered]})
+    else:
+        result = connection.execute(_RESERVE, [{"b_id": i, "b_qty": qty} for i, qty in ordered])
+    if result.rowcount != len(ordered):
         raise AllocationContended(field="line_ids")
 
 

@@ -32,11 +32,15 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     BigInteger,
+    Connection,
     Date,
     Float,
     Integer,
     bindparam,
+    column,
+    func,
     or_,
     select,
     true,
@@ -240,22 +244,32 @@ def _ranked_head(
     )
 
 
+@lru_cache(maxsize=4)
+def _lateral_heads(strategy: Strategy) -> Select[Any]:
+    """The heads of any number of classes in one query: a LATERAL join over the wanted rows,
+    passed as one array per column (one statement, planned in a blink, whatever the count)."""
+    arrays = (bindparam(f"w_{name}", type_=ARRAY(kind)) for name, kind in _WANTED)
+    wanted = (
+        func.unnest(*arrays)
+        .table_valued(*(column(name, kind) for name, kind in _WANTED))
+        .render_derived(name="wanted")
+    )
+    head = _ranked_head(
+        strategy,
+        wanted.c.product_id,
+        wanted.c.class_no,
+        wanted.c.lowest,
+        wanted.c.loosest,
+        wanted.c.loosest_day,
+        wanted.c.head,
+    ).lateral("head")
+    return select(head).select_from(wanted).join(head, true())
+
+
 @lru_cache(maxsize=32)
-def _heads(strategy: Strategy, count: int, lateral: bool) -> Select[Any]:
-    """The heads of ``count`` products in one query: on PostgreSQL a LATERAL join over the wanted
-    rows, elsewhere (SQLite has no LATERAL) one UNION ALL branch per product. Built once per shape."""
-    if lateral:
-        wanted = _wanted(count)
-        head = _ranked_head(
-            strategy,
-            wanted.c.product_id,
-            wanted.c.class_no,
-            wanted.c.lowest,
-            wanted.c.loosest,
-            wanted.c.loosest_day,
-            wanted.c.head,
-        ).lateral("head")
-        return select(head).select_from(wanted).join(head, true())
+def _union_heads(strategy: Strategy, count: int) -> Select[Any]:
+    """The heads of ``count`` classes where there is no LATERAL (SQLite): one UNION ALL branch
+    each. Built once per shape."""
     branches = [
         select(
             _ranked_head(
@@ -273,24 +287,37 @@ def _shape(count: int) -> int:
     return 1 << (count - 1).bit_length() if count <= 64 else -(-count // 64) * 64
 
 
+def _heads(
+    connection: Connection, classes: Sequence[tuple[int, _Want]], strategy: Strategy, params: dict[str, Any]
+) -> Iterator[tuple[int, Sequence[Any]]]:
+    """The heads' rows, by chunk: (the chunk's first class, its rows; ``class_no`` counts from it)."""
+    if joins_laterally(connection):
+        columns: dict[str, list[Any]] = {f"w_{name}": [] for name, _kind in _WANTED}
+        for n, (pid, want) in enumerate(classes):
+            columns["w_product_id"].append(pid)
+            columns["w_class_no"].append(n)
+            for name, value in vars(want).items():
+                columns[f"w_{name}"].append(value)
+        yield 0, connection.execute(_lateral_heads(strategy), {**params, **columns}).all()
+        return
+    for start in range(0, len(classes), PRODUCTS_PER_QUERY):
+        chunk = classes[start : start + PRODUCTS_PER_QUERY]
+        count = _shape(len(chunk))
+        filler = chunk[0][1]  # product 0 does not exist: padding rows read nothing
+        padded = [*chunk, *[(0, filler)] * (count - len(chunk))]
+        yield start, connection.execute(_union_heads(strategy, count), {**params, **_bind(padded)}).all()
+
+
 def _read_heads(
     uow: UnitOfWork, site_id: int, classes: Sequence[tuple[int, _Want]], strategy: Strategy, now: datetime
 ) -> tuple[dict[int, list[Candidate]], list[tuple[Any, ...] | None]]:
     """Each product's buckets read by the heads of its classes, ranked (a bucket once), and per
     class where its head stopped: the rank key of its last bucket, None if it read all its stock."""
     connection = uow.session.connection()
-    lateral = joins_laterally(connection)
     order = rank(strategy)
     found: dict[int, dict[int, Candidate]] = defaultdict(dict)
     read: list[list[Candidate]] = [[] for _ in classes]
-    for start in range(0, len(classes), PRODUCTS_PER_QUERY):
-        chunk = classes[start : start + PRODUCTS_PER_QUERY]
-        count = _shape(len(chunk))
-        filler = chunk[0][1]  # product 0 does not exist: padding rows read nothing
-        padded = [*chunk, *[(0, filler)] * (count - len(chunk))]
-        rows = connection.execute(
-            _heads(strategy, count, lateral), {"site_id": site_id, "now": now, **_bind(padded)}
-        ).all()
+    for start, rows in _heads(connection, classes, strategy, {"site_id": site_id, "now": now}):
         for candidate, r in zip(_candidates(rows), rows, strict=True):
             found[r.product_id].setdefault(candidate.on_hand_id, candidate)
             read[start + r.class_no].append(candidate)
