@@ -3,10 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, Integer, String, Table, create_engine, event, func, text
+from sqlalchemy import (
+    ARRAY,
+    Connection,
+    Engine,
+    Insert,
+    Integer,
+    String,
+    Table,
+    bindparam,
+    column,
+    create_engine,
+    event,
+    func,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -225,3 +242,26 @@ def joins_laterally(connection: Connection) -> bool:
 def takes_arrays(connection: Connection) -> bool:
     """Whether the backend takes a whole column of values as one array parameter (unnest)."""
     return connection.dialect.name == "postgresql"
+
+
+@lru_cache(maxsize=32)
+def _insert_unnested(table: Table, names: tuple[str, ...]) -> Insert:
+    kinds = [table.c[name].type for name in names]
+    given = (
+        func.unnest(*(bindparam(name, type_=ARRAY(kind)) for name, kind in zip(names, kinds, strict=True)))
+        .table_valued(*(column(name, kind) for name, kind in zip(names, kinds, strict=True)))
+        .render_derived(name="given")
+    )
+    return insert(table).from_select(list(names), select(*(given.c[name] for name in names)))
+
+
+def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert many rows (same keys) in one statement where the backend takes arrays — psycopg
+    would otherwise send one INSERT per row — else as one executemany."""
+    if not rows:
+        return
+    if len(rows) >= 16 and takes_arrays(connection):
+        names = tuple(rows[0])
+        connection.execute(_insert_unnested(table, names), {n: [row[n] for row in rows] for n in names})
+    else:
+        connection.execute(insert(table), list(rows))

@@ -1,6 +1,7 @@
 """Reserving many buckets at once (the set-based path a wave takes): each bucket's reservation
 grows by exactly its share, and if any one bucket has less free than asked, the whole
-reservation is refused and, the transaction rolled back, nothing was reserved."""
+reservation is refused and, the transaction rolled back, nothing was reserved. And a wave's
+audit records and events, written set-based, are one per order and chain like any other."""
 
 from __future__ import annotations
 
@@ -10,9 +11,16 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from bench.workloads.fefo_data import FefoScale, create_reference, load_stock
+from bench.workloads.fefo_data import FefoScale, create_reference, load_orders, load_stock
+from lotline.audit.sealer import seal_pending
+from lotline.audit.verify import verify_chain
+from lotline.models.audit import AuditRecord
+from lotline.models.outbound import SalesOrderLine
+from lotline.models.outbox import OutboxEvent
 from lotline.models.stock import StockOnHand
+from lotline.outbound.allocation import allocate_lines
 from lotline.outbound.reservations import MANY, AllocationContended, reserve
+from lotline.outbox.events import ORDER_ALLOCATED
 from lotline.uow import Database
 
 SCALE = FefoScale(
@@ -71,3 +79,31 @@ def test_one_bucket_short_refuses_the_whole_reservation(
     with pytest.raises(AllocationContended), db.transaction() as uow:
         reserve(uow, asked)
     assert _reserved(db, list(buckets)) == {i: reserved for i, (_o, reserved) in buckets.items()}
+
+
+def test_a_wave_writes_one_sealed_audit_record_and_one_event_per_order(db: Database) -> None:
+    """The wave's records and events are written set-based (record_many, emit_many): one per
+    order, MAC'd, and the sealer chains them like any other record."""
+    plant = create_reference(db, SCALE)
+    counts, ids = load_stock(db, plant, SCALE, random.Random(7))
+    orders = load_orders(db, plant, ids, [("wave", 30, 3, None)], counts, random.Random(8))
+    with db.transaction() as uow:
+        outcome = allocate_lines(uow, line_ids=orders["wave"].line_ids)
+    assert {p.line_id for p in outcome.proposals} == set(orders["wave"].line_ids)
+    with db.transaction(read_only=True) as uow:
+        records = uow.session.scalars(select(AuditRecord).where(AuditRecord.action == "allocate")).all()
+        events = uow.session.scalars(
+            select(OutboxEvent).where(OutboxEvent.event_type == ORDER_ALLOCATED)
+        ).all()
+        order_ids = {
+            str(order_id)
+            for order_id in uow.session.scalars(
+                select(SalesOrderLine.order_id).where(SalesOrderLine.id.in_(orders["wave"].line_ids))
+            )
+        }
+    assert len(order_ids) == 30
+    assert sorted(r.entity_id for r in records) == sorted(order_ids)
+    assert sorted(e.subject_id for e in events) == sorted(order_ids)
+    seal_pending(db)
+    with db.transaction(read_only=True) as uow:
+        assert verify_chain(uow).ok

@@ -14,7 +14,7 @@ from sqlalchemy import insert, inspect
 from sqlalchemy.orm import Mapper
 
 from lotline.audit import sealer
-from lotline.db import table_of
+from lotline.db import insert_rows, table_of
 from lotline.domain.audit_chain import RecordContent, canonical_json, diff, fields_needing_reason, record_mac
 from lotline.domain.errors import ReasonRequired
 from lotline.models.audit import AuditPending, AuditRecord
@@ -102,7 +102,7 @@ def record(
 
 _RECORDS = table_of(AuditRecord)
 _INSERT_RECORDS = insert(_RECORDS).returning(_RECORDS.c.id, sort_by_parameter_order=True)
-_INSERT_PENDING = insert(table_of(AuditPending))
+_PENDING = table_of(AuditPending)
 
 
 def record_many(uow: UnitOfWork, entries: Sequence[Entry]) -> list[int]:
@@ -114,7 +114,7 @@ def record_many(uow: UnitOfWork, entries: Sequence[Entry]) -> list[int]:
         return []
     connection = uow.session.connection()
     ids = list(connection.execute(_INSERT_RECORDS, [_row(uow, entry) for entry in entries]).scalars())
-    connection.execute(_INSERT_PENDING, [{"record_id": record_id} for record_id in ids])
+    insert_rows(connection, _PENDING, [{"record_id": record_id} for record_id in ids])
     uow.after_commit(sealer.poke)
     return ids
 

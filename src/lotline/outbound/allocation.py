@@ -18,11 +18,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, case, exists, func, insert, select, type_coerce, update
+from sqlalchemy import bindparam, case, exists, func, select, type_coerce, update
 
 from lotline.audit import service as audit
 from lotline.audit.service import record
-from lotline.db import expire_loaded, table_of
+from lotline.db import expire_loaded, insert_rows, table_of
 from lotline.domain.allocation import (
     Demand,
     Passed,
@@ -232,7 +232,7 @@ def allocate_lines(uow: UnitOfWork, *, line_ids: Sequence[int], explain: bool = 
 
 # Statements built once (their cache keys are computed once), run on the Core connection: the
 # ORM's bulk paths cost more Python than a single line's whole allocation should.
-_INSERT_ALLOCATIONS = insert(table_of(Allocation))
+_ALLOCATIONS = table_of(Allocation)
 
 
 def _write(uow: UnitOfWork, proposals: Sequence[Proposal], now: datetime) -> int:
@@ -259,7 +259,7 @@ def _write(uow: UnitOfWork, proposals: Sequence[Proposal], now: datetime) -> int
     if not rows:
         return 0
     reserve(uow, per_bucket)
-    uow.session.connection().execute(_INSERT_ALLOCATIONS, rows)
+    insert_rows(uow.session.connection(), _ALLOCATIONS, rows)
     return len(rows)
 
 
