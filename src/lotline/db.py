@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -9,12 +10,16 @@ from typing import Any, cast
 
 from sqlalchemy import (
     ARRAY,
+    BigInteger,
+    Boolean,
     Connection,
+    Dialect,
     Engine,
     Insert,
     Integer,
     String,
     Table,
+    TypeDecorator,
     bindparam,
     column,
     create_engine,
@@ -265,3 +270,48 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, A
         connection.execute(_insert_unnested(table, names), {n: [row[n] for row in rows] for n in names})
     else:
         connection.execute(insert(table), list(rows))
+
+
+class IdList(TypeDecorator[list[int]]):
+    """A list of ids bound as one parameter: an array on PostgreSQL, JSON text on SQLite (read
+    back with json_each). The statement's text is the same for any number of ids, so it is
+    compiled, and on PostgreSQL prepared, once — an expanding IN renders a placeholder per id."""
+
+    impl = String
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(ARRAY(BigInteger()))
+        return dialect.type_descriptor(String())
+
+    def process_bind_param(self, value: Iterable[int] | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        ids = [int(i) for i in value]
+        return ids if dialect.name == "postgresql" else json.dumps(ids)
+
+
+class is_one_of(FunctionElement[bool]):  # noqa: N801 - a SQL function, named like one
+    """``column`` is one of the ids bound to ``name`` (an ``IdList``)."""
+
+    type = Boolean()
+    inherit_cache = True
+    name = "is_one_of"
+
+    def __init__(self, column: Any, name: str) -> None:
+        super().__init__(column, bindparam(name, type_=IdList()))
+
+
+@compiles(is_one_of, "postgresql")
+def _is_one_of_postgresql(element: is_one_of, compiler: Any, **kw: Any) -> str:
+    column_, ids = list(element.clauses)
+    return f"({compiler.process(column_, **kw)} = ANY({compiler.process(ids, **kw)}))"
+
+
+@compiles(is_one_of)
+def _is_one_of_default(element: is_one_of, compiler: Any, **kw: Any) -> str:
+    column_, ids = list(element.clauses)
+    return (
+        f"({compiler.process(column_, **kw)} IN (SELECT value FROM json_each({compiler.process(ids, **kw)})))"
+    )

@@ -22,7 +22,7 @@ from sqlalchemy import bindparam, case, exists, func, select, type_coerce, updat
 
 from lotline.audit import service as audit
 from lotline.audit.service import record
-from lotline.db import expire_loaded, insert_rows, table_of
+from lotline.db import expire_loaded, insert_rows, is_one_of, table_of
 from lotline.domain.allocation import (
     Demand,
     Passed,
@@ -127,7 +127,7 @@ _LINES = (
     .join(Site, Site.id == SalesOrder.site_id)
     .join(Product, Product.id == SalesOrderLine.product_id)
     .outerjoin(CategoryAllocation, CategoryAllocation.category == Product.category)
-    .where(SalesOrderLine.id.in_(bindparam("ids", expanding=True)))
+    .where(is_one_of(SalesOrderLine.id, "ids"))
 )
 
 
@@ -274,15 +274,13 @@ _OPEN_LINES = (LineStatus.OPEN.value, LineStatus.SHORT.value)
 _LINE_TABLE = table_of(SalesOrderLine)
 _ORDER_TABLE = table_of(SalesOrder)
 _SET_LINE_STATUS = (
-    update(_LINE_TABLE)
-    .where(_LINE_TABLE.c.id.in_(bindparam("ids", expanding=True)))
-    .values(status=bindparam("status"))
+    update(_LINE_TABLE).where(is_one_of(_LINE_TABLE.c.id, "ids")).values(status=bindparam("status"))
 )
 # An order is allocated once none of its lines is open or short.
 _SET_ORDER_STATUS = (
     update(_ORDER_TABLE)
     .where(
-        _ORDER_TABLE.c.id.in_(bindparam("ids", expanding=True)),
+        is_one_of(_ORDER_TABLE.c.id, "ids"),
         _ORDER_TABLE.c.status.in_((OrderStatus.OPEN.value, OrderStatus.ALLOCATED.value)),
     )
     .values(
