@@ -250,7 +250,9 @@ def takes_arrays(connection: Connection) -> bool:
 
 
 @lru_cache(maxsize=32)
-def _insert_unnested(table: Table, names: tuple[str, ...]) -> Insert:
+def insert_unnested(table: Table, names: tuple[str, ...]) -> Insert:
+    """``INSERT INTO table (names) SELECT … FROM unnest(:name, …)``: many rows in one statement,
+    one array parameter per column (PostgreSQL; see ``takes_arrays``)."""
     kinds = [table.c[name].type for name in names]
     given = (
         func.unnest(*(bindparam(name, type_=ARRAY(kind)) for name, kind in zip(names, kinds, strict=True)))
@@ -260,6 +262,11 @@ def _insert_unnested(table: Table, names: tuple[str, ...]) -> Insert:
     return insert(table).from_select(list(names), select(*(given.c[name] for name in names)))
 
 
+def columns_of(rows: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
+    """Rows (same keys) as one list per column: the parameters of ``insert_unnested``."""
+    return {name: [row[name] for row in rows] for name in rows[0]}
+
+
 def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert many rows (same keys) in one statement where the backend takes arrays — psycopg
     would otherwise send one INSERT per row — else as one executemany."""
@@ -267,7 +274,7 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, A
         return
     if len(rows) >= 16 and takes_arrays(connection):
         names = tuple(rows[0])
-        connection.execute(_insert_unnested(table, names), {n: [row[n] for row in rows] for n in names})
+        connection.execute(insert_unnested(table, names), columns_of(rows))
     else:
         connection.execute(insert(table), list(rows))
 

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import insert, inspect
+from sqlalchemy import Insert, insert, inspect, select
 from sqlalchemy.orm import Mapper
 
 from lotline.audit import sealer
-from lotline.db import insert_rows, table_of
+from lotline.db import columns_of, insert_rows, insert_unnested, table_of, takes_arrays
 from lotline.domain.audit_chain import RecordContent, canonical_json, diff, fields_needing_reason, record_mac
 from lotline.domain.errors import ReasonRequired
 from lotline.models.audit import AuditPending, AuditRecord
@@ -60,6 +61,11 @@ class Entry:
     reason: str | None = None
 
 
+def shallow(content: RecordContent) -> dict[str, object]:
+    """The content's fields as they are (``dataclasses.asdict`` would deep-copy each one)."""
+    return {f.name: getattr(content, f.name) for f in fields(content)}
+
+
 def _row(uow: UnitOfWork, entry: Entry) -> dict[str, object]:
     """The record's columns, its MAC over the content included."""
     actor = uow.actor
@@ -78,7 +84,7 @@ def _row(uow: UnitOfWork, entry: Entry) -> dict[str, object]:
         reason=entry.reason or None,
         request_id=uow.request_id,
     )
-    return {**asdict(content), "mac": record_mac(uow.audit_key, content)}
+    return {**shallow(content), "mac": record_mac(uow.audit_key, content)}
 
 
 def record(
@@ -105,18 +111,26 @@ _INSERT_RECORDS = insert(_RECORDS).returning(_RECORDS.c.id, sort_by_parameter_or
 _PENDING = table_of(AuditPending)
 
 
-def record_many(uow: UnitOfWork, entries: Sequence[Entry]) -> list[int]:
-    """Append many audit records in two statements (the records, their pending markers); their ids.
+@lru_cache(maxsize=4)
+def _records_with_markers(names: tuple[str, ...]) -> Insert:
+    """The records and their pending markers in one statement (a data-modifying CTE)."""
+    records = insert_unnested(_RECORDS, names).returning(_RECORDS.c.id).cte("records")
+    return insert(_PENDING).from_select(["record_id"], select(records.c.id))
 
-    For set-based work (a wave of allocations): the same records ``record`` writes one by one.
-    """
+
+def record_many(uow: UnitOfWork, entries: Sequence[Entry]) -> None:
+    """Append many audit records and their pending markers at once (the same records ``record``
+    writes one by one): one statement where the backend takes arrays, else two."""
     if not entries:
-        return []
+        return
     connection = uow.session.connection()
-    ids = list(connection.execute(_INSERT_RECORDS, [_row(uow, entry) for entry in entries]).scalars())
-    insert_rows(connection, _PENDING, [{"record_id": record_id} for record_id in ids])
+    rows = [_row(uow, entry) for entry in entries]
+    if takes_arrays(connection):
+        connection.execute(_records_with_markers(tuple(rows[0])), columns_of(rows))
+    else:
+        ids = list(connection.execute(_INSERT_RECORDS, rows).scalars())
+        insert_rows(connection, _PENDING, [{"record_id": record_id} for record_id in ids])
     uow.after_commit(sealer.poke)
-    return ids
 
 
 def record_created(
