@@ -15,7 +15,7 @@ from bench.workloads.fefo_data import FefoScale, create_reference, load_orders, 
 from lotline.audit.sealer import seal_pending
 from lotline.audit.verify import verify_chain
 from lotline.models.audit import AuditRecord
-from lotline.models.outbound import SalesOrderLine
+from lotline.models.outbound import SalesOrder, SalesOrderLine
 from lotline.models.outbox import OutboxEvent
 from lotline.models.stock import StockOnHand
 from lotline.outbound.allocation import allocate_lines
@@ -107,3 +107,37 @@ def test_a_wave_writes_one_sealed_audit_record_and_one_event_per_order(db: Datab
     seal_pending(db)
     with db.transaction(read_only=True) as uow:
         assert verify_chain(uow).ok
+
+
+def test_an_order_is_allocated_once_none_of_its_lines_is_open_or_short(db: Database) -> None:
+    """Orders' statuses follow their lines, also those the wave did not touch (on PostgreSQL the
+    lines and orders are updated in one statement that still sees the old statuses)."""
+    plant = create_reference(db, SCALE)
+    counts, ids = load_stock(db, plant, SCALE, random.Random(9))
+    orders = load_orders(db, plant, ids, [("wave", 12, 3, None)], counts, random.Random(10))
+    firsts = [lines[0] for lines in orders["wave"].lines]
+    with db.transaction() as uow:
+        allocate_lines(uow, line_ids=firsts)
+
+    def statuses() -> tuple[dict[int, str], dict[int, list[str]]]:
+        with db.transaction(read_only=True) as uow:
+            rows = uow.session.execute(
+                select(SalesOrder.id, SalesOrder.status, SalesOrderLine.status)
+                .join(SalesOrderLine, SalesOrderLine.order_id == SalesOrder.id)
+                .where(SalesOrderLine.id.in_(orders["wave"].line_ids))
+            ).all()
+        lines: dict[int, list[str]] = {}
+        for order_id, _status, line_status in rows:
+            lines.setdefault(order_id, []).append(line_status)
+        return {order_id: status for order_id, status, _l in rows}, lines
+
+    order_status, line_statuses = statuses()
+    assert set(order_status.values()) == {"open"}  # two lines of each are still open
+    assert all(sorted(mine).count("open") >= 2 for mine in line_statuses.values())
+    with db.transaction() as uow:
+        allocate_lines(uow, line_ids=orders["wave"].line_ids)
+    order_status, line_statuses = statuses()
+    for order_id, mine in line_statuses.items():
+        expected = "allocated" if set(mine) == {"allocated"} else "open"
+        assert order_status[order_id] == expected
+    assert "allocated" in order_status.values()

@@ -18,11 +18,26 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, case, exists, func, select, type_coerce, update
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    ColumnElement,
+    String,
+    Update,
+    bindparam,
+    case,
+    column,
+    exists,
+    func,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
 
 from lotline.audit import service as audit
 from lotline.audit.service import record
-from lotline.db import expire_loaded, insert_rows, is_one_of, table_of
+from lotline.db import IdList, expire_loaded, insert_rows, is_one_of, table_of, takes_arrays
 from lotline.domain.allocation import (
     Demand,
     Passed,
@@ -276,43 +291,90 @@ _ORDER_TABLE = table_of(SalesOrder)
 _SET_LINE_STATUS = (
     update(_LINE_TABLE).where(is_one_of(_LINE_TABLE.c.id, "ids")).values(status=bindparam("status"))
 )
-# An order is allocated once none of its lines is open or short.
+_ORDER_OPEN = _ORDER_TABLE.c.status.in_((OrderStatus.OPEN.value, OrderStatus.ALLOCATED.value))
+
+
+def _order_status(still_open: ColumnElement[bool]) -> Any:
+    """An order is allocated once none of its lines is open or short."""
+    return case((still_open, OrderStatus.OPEN.value), else_=OrderStatus.ALLOCATED.value)
+
+
 _SET_ORDER_STATUS = (
     update(_ORDER_TABLE)
-    .where(
-        is_one_of(_ORDER_TABLE.c.id, "ids"),
-        _ORDER_TABLE.c.status.in_((OrderStatus.OPEN.value, OrderStatus.ALLOCATED.value)),
-    )
+    .where(is_one_of(_ORDER_TABLE.c.id, "ids"), _ORDER_OPEN)
     .values(
-        status=case(
-            (
-                exists().where(
-                    _LINE_TABLE.c.order_id == _ORDER_TABLE.c.id, _LINE_TABLE.c.status.in_(_OPEN_LINES)
-                ),
-                OrderStatus.OPEN.value,
-            ),
-            else_=OrderStatus.ALLOCATED.value,
+        status=_order_status(
+            exists().where(_LINE_TABLE.c.order_id == _ORDER_TABLE.c.id, _LINE_TABLE.c.status.in_(_OPEN_LINES))
         ),
         updated_at=bindparam("now", type_=UTCDateTime()),
     )
 )
 
 
+def _set_both_statuses() -> Update:
+    """Lines and orders in one statement where the backend takes arrays: the lines' UPDATE is a
+    data-modifying CTE, whose new statuses the orders' UPDATE reads from its RETURNING (the
+    statement's snapshot still shows the old ones), the order's other lines from the table."""
+    given = (
+        func.unnest(bindparam("line_ids", type_=IdList()), bindparam("statuses", type_=ARRAY(String())))
+        .table_valued(column("id", BigInteger()), column("status", String()))
+        .render_derived(name="given")
+    )
+    changed = (
+        update(_LINE_TABLE)
+        .where(_LINE_TABLE.c.id == given.c.id)
+        .values(status=given.c.status)
+        .returning(_LINE_TABLE.c.order_id, _LINE_TABLE.c.status)
+        .cte("changed")
+    )
+    other = _LINE_TABLE.alias("other")
+    still_open = or_(
+        exists().where(changed.c.order_id == _ORDER_TABLE.c.id, changed.c.status.in_(_OPEN_LINES)),
+        exists().where(
+            other.c.order_id == _ORDER_TABLE.c.id,
+            other.c.status.in_(_OPEN_LINES),
+            ~is_one_of(other.c.id, "line_ids"),
+        ),
+    )
+    return (
+        update(_ORDER_TABLE)
+        .add_cte(changed)
+        .where(is_one_of(_ORDER_TABLE.c.id, "ids"), _ORDER_OPEN)
+        .values(status=_order_status(still_open), updated_at=bindparam("now", type_=UTCDateTime()))
+    )
+
+
+_SET_BOTH_STATUSES = _set_both_statuses()
+
+
 def _set_statuses(
     uow: UnitOfWork, lines: Sequence[_Line], proposals: Sequence[Proposal], now: datetime
 ) -> None:
-    """The lines' statuses (one UPDATE per status), then their orders' (one UPDATE)."""
+    """The lines' statuses and their orders': one statement on PostgreSQL, else one UPDATE per
+    line status and one for the orders."""
     of = {line.id: line for line in lines}
-    by_status: dict[str, list[int]] = defaultdict(list)
-    for p in proposals:
-        by_status[_line_status(of[p.line_id], p.allocated).value].append(p.line_id)
-    if not by_status:
+    status_of = {p.line_id: _line_status(of[p.line_id], p.allocated).value for p in proposals}
+    if not status_of:
         return
     connection = uow.session.connection()
-    for status, ids in by_status.items():
-        connection.execute(_SET_LINE_STATUS, {"ids": ids, "status": status})
     order_ids = sorted({line.order_id for line in lines})
-    connection.execute(_SET_ORDER_STATUS, {"ids": order_ids, "now": now})
+    if takes_arrays(connection):
+        connection.execute(
+            _SET_BOTH_STATUSES,
+            {
+                "line_ids": list(status_of),
+                "statuses": list(status_of.values()),
+                "ids": order_ids,
+                "now": now,
+            },
+        )
+    else:
+        by_status: dict[str, list[int]] = defaultdict(list)
+        for line_id, status in status_of.items():
+            by_status[status].append(line_id)
+        for status, ids in by_status.items():
+            connection.execute(_SET_LINE_STATUS, {"ids": ids, "status": status})
+        connection.execute(_SET_ORDER_STATUS, {"ids": order_ids, "now": now})
     expire_loaded(uow.session, SalesOrderLine, of, ("status",))
     expire_loaded(uow.session, SalesOrder, order_ids, ("status", "updated_at"))
 
