@@ -1,9 +1,13 @@
-"""Test databases: migrations run once per session into a template, each test gets a copy.
+"""Test databases: migrations run once per worker into a template; every test starts from it.
 
 SQLite: the template file is copied per test (no savepoint tricks, so the pysqlite
-commit-escapes-rollback trap in TRAPS.md cannot bite). PostgreSQL: each test gets
-``CREATE DATABASE … TEMPLATE …``. Set LOTLINE_TEST_DATABASE_URL to run on PostgreSQL;
-tests marked ``postgres`` run only in that pass.
+commit-escapes-rollback trap in TRAPS.md cannot bite). PostgreSQL: copies of the template
+(``CREATE DATABASE … TEMPLATE …``) are reused: when a test is done with one, its leftover
+connections are terminated and the database is emptied back to the migrated state (rows the
+migrations seed and sequence positions included) — or dropped and replaced if the test changed
+its schema — before the next test of the same worker gets it; see tests/pg_pool.py. Tests
+commit real transactions and may open many connections or processes either way. Set
+LOTLINE_TEST_DATABASE_URL to run on PostgreSQL; tests marked ``postgres`` run only in that pass.
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ import itertools
 import os
 import shutil
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,9 +25,9 @@ from pathlib import Path
 # tests look for. Set before lotline is imported below.
 os.environ.setdefault("COLUMNS", "250")
 
+import psycopg
 import pytest
 from argon2.profiles import CHEAPEST
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from lotline import migrate
@@ -32,6 +35,7 @@ from lotline.auth import passwords
 from lotline.config import Settings
 from lotline.db import make_engine
 from lotline.uow import Database
+from tests.pg_pool import PostgresDatabases
 
 TEST_DATABASE_URL = os.environ.get("LOTLINE_TEST_DATABASE_URL", "").strip() or None
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -66,69 +70,52 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = selected
 
 
+def migrate_to_head(url: str) -> None:
+    engine = make_engine(url, pool=False)
+    migrate.upgrade(engine)
+    engine.dispose()
+
+
 class DatabaseProvider:
-    """Creates per-test databases from one migrated template."""
+    """Hands each test a database in the freshly migrated state (see the module docstring)."""
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
         self.kind = backend()
-        tag = f"{os.getpid()}"
         if self.kind == "sqlite":
             self.template = str(workdir / "template.db")
-            url = f"sqlite:///{self.template}"
-        else:
-            assert TEST_DATABASE_URL is not None
-            self.server = make_url(TEST_DATABASE_URL)
-            self.admin = create_engine(self.server, isolation_level="AUTOCOMMIT", poolclass=None)
-            try:
-                with self.admin.connect() as connection:
-                    connection.execute(text("SELECT 1"))
-            except Exception as exc:  # noqa: BLE001
-                pytest.exit(
-                    f"PostgreSQL at {self.server.render_as_string(hide_password=True)} is unreachable: {exc}",
-                    3,
-                )
-            self._dropper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="drop-test-db")
-            self.template = f"lotline_tpl_{tag}"
-            self._drop(self.template)
-            self._admin_sql(f'CREATE DATABASE "{self.template}"')
-            url = self.server.set(database=self.template).render_as_string(hide_password=False)
-        engine = make_engine(url, pool=False)
-        migrate.upgrade(engine)
-        engine.dispose()
-
-    def _admin_sql(self, sql: str) -> None:
-        with self.admin.connect() as connection:
-            connection.execute(text(sql))
-
-    def _drop(self, name: str) -> None:
-        self._admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            migrate_to_head(f"sqlite:///{self.template}")
+            return
+        assert TEST_DATABASE_URL is not None
+        server = make_url(TEST_DATABASE_URL)
+        try:
+            self.postgres = PostgresDatabases(server, migrate_to_head)
+        except psycopg.OperationalError as exc:
+            pytest.exit(
+                f"PostgreSQL at {server.render_as_string(hide_password=True)} is unreachable: {exc}", 3
+            )
 
     def new_database(self) -> str:
-        number = next(_counter)
+        """A database in the freshly migrated state, the caller's alone until it gives it back."""
         if self.kind == "sqlite":
-            target = self.workdir / f"test-{number}.db"
+            target = self.workdir / f"test-{next(_counter)}.db"
             shutil.copyfile(self.template, target)
             return f"sqlite:///{target}"
-        name = f"lotline_t_{os.getpid()}_{number}"
-        # FILE_COPY clones a small template in about half the time of the default WAL_LOG.
-        self._admin_sql(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}" STRATEGY FILE_COPY')
-        return self.server.set(database=name).render_as_string(hide_password=False)
+        return self.postgres.acquire()
 
     def drop_database(self, url: str) -> None:
+        """The caller is done with ``url``: the SQLite file is deleted; a PostgreSQL database is
+        reset for a later test (dropped and replaced if the test changed its schema)."""
         if self.kind == "sqlite":
             path = make_url(url).database or ""
             for suffix in ("", "-wal", "-shm"):
                 Path(path + suffix).unlink(missing_ok=True)
         else:
-            # Dropping is slow and nothing waits for it: a background thread does it.
-            self._dropper.submit(self._drop, make_url(url).database or "")
+            self.postgres.release(url)
 
     def close(self) -> None:
         if self.kind != "sqlite":
-            self._dropper.shutdown(wait=True)
-            self._drop(self.template)
-            self.admin.dispose()
+            self.postgres.close()
 
 
 @pytest.fixture(scope="session")
