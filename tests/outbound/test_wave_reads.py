@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from bench.workloads.fefo_data import FefoScale, create_reference, load_orders, load_stock
 from lotline.domain.allocation import Proposal, allocate_wave
+from lotline.models.lot import Lot
 from lotline.models.outbound import SalesOrder, SalesOrderLine
 from lotline.models.site import Site
 from lotline.outbound import allocation, waves
@@ -65,8 +66,23 @@ def _both(uow: UnitOfWork, line_ids: Sequence[int]) -> tuple[list[Proposal], lis
         product_of=product_of,
         strategies=strategies,
         now=now,
+        shortest_lives=_shortest_lives(uow, set(product_of.values())),
     )
     return expected, got
+
+
+def _shortest_lives(uow: UnitOfWork, product_ids: set[int]) -> dict[int, int | None]:
+    """Per product, the shortest shelf life of its lots, counted here in Python."""
+    lives: dict[int, int | None] = dict.fromkeys(product_ids)
+    rows = uow.session.execute(
+        select(Lot.product_id, Lot.expiry_date, Lot.production_date).where(Lot.product_id.in_(product_ids))
+    )
+    for pid, expiry, made in rows:
+        if made is not None:
+            life = (expiry - made).days + 1
+            known = lives[pid]
+            lives[pid] = life if known is None else min(known, life)
+    return lives
 
 
 def _outcome(proposals: Sequence[Proposal]) -> list[tuple[int, list[tuple[int, Decimal]], Decimal]]:

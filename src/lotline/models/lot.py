@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from lotline.db import days_between
 from lotline.models.base import Base, BigIntId, TimestampMixin
 from lotline.models.types import UTCDateTime
 
@@ -24,6 +25,8 @@ class Lot(TimestampMixin, Base):
         Index("ix_lot_site_expiry", "site_id", "expiry_date"),
         # FEFO: a product's lots in expiry order, so an allocation reads the head and stops.
         Index("ix_lot_product_expiry", "product_id", "expiry_date"),
+        # FIFO: a product's lots in receipt order, likewise.
+        Index("ix_lot_product_received", "product_id", "created_at"),
         Index("ix_lot_supplier_lot", "supplier_id", "supplier_lot_code"),
     )
 
@@ -44,6 +47,11 @@ class Lot(TimestampMixin, Base):
     supplier_lot_code: Mapped[str | None] = mapped_column(String(40))
     supplier_expiry_date: Mapped[date | None] = mapped_column(Date)
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+
+
+# A product's shortest shelf life (expiry − production) in one index probe: a minimum shelf life in
+# per cent then bounds the expiry a line can take from below, and the FEFO read starts there.
+Index("ix_lot_product_life", Lot.product_id, days_between(Lot.expiry_date, Lot.production_date))
 
 
 class Hold(Base):

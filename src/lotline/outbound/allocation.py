@@ -37,7 +37,7 @@ from sqlalchemy import (
 
 from lotline.audit import service as audit
 from lotline.audit.service import record
-from lotline.db import IdList, expire_loaded, insert_rows, is_one_of, table_of, takes_arrays
+from lotline.db import IdList, days_between, expire_loaded, insert_rows, is_one_of, table_of, takes_arrays
 from lotline.domain.allocation import (
     Demand,
     Passed,
@@ -99,6 +99,7 @@ class _Line(NamedTuple):
     strategy: str
     holding: Decimal  # what its open and picked allocations hold
     flagged: int  # how many of its allocations were flagged by a hold since
+    shortest_life: int | None  # the product's shortest lot shelf life, expiry − production (days)
 
 
 def _minimum(days: int | None, percent: Decimal | None) -> MinimumShelfLife | None:
@@ -137,6 +138,9 @@ _LINES = (
         func.coalesce(Product.allocation_strategy, CategoryAllocation.strategy, Strategy.FEFO.value),
         type_coerce(_held((AllocationStatus.OPEN.value, AllocationStatus.PICKED.value)), ExactDecimal()),
         _held(AllocationStatus.FLAGGED.value),
+        select(func.min(days_between(Lot.expiry_date, Lot.production_date)))
+        .where(Lot.product_id == SalesOrderLine.product_id)
+        .scalar_subquery(),
     )
     .join(SalesOrder, SalesOrder.id == SalesOrderLine.order_id)
     .join(Site, Site.id == SalesOrder.site_id)
@@ -233,6 +237,10 @@ def allocate_lines(uow: UnitOfWork, *, line_ids: Sequence[int], explain: bool = 
                 product_of=product_of,
                 strategies={line.product_id: Strategy(line.strategy) for line in mine},
                 now=now,
+                shortest_lives={
+                    line.product_id: None if line.shortest_life is None else line.shortest_life + 1
+                    for line in mine
+                },
             )
             continue
         ranked = load_candidates(

@@ -108,8 +108,8 @@ class _Want:
     head: int  # how many buckets the first read takes
 
     @classmethod
-    def of(cls, demands: Sequence[Demand], today: date) -> _Want:
-        bounds = [earliest_expiry(d) for d in demands]
+    def of(cls, demands: Sequence[Demand], today: date, shortest_life: int | None = None) -> _Want:
+        bounds = [earliest_expiry(d, shortest_life) for d in demands]
         percents = [_percent(d) for d in demands]
         given = [p for p in percents if p is not None]
         every_line = len(given) == len(percents)
@@ -137,12 +137,16 @@ def _percent(demand: Demand) -> tuple[float, date] | None:
     )
 
 
-def _classes(demands: Sequence[Demand]) -> list[list[Demand]]:
+def _classes(demands: Sequence[Demand], shortest_life: int | None) -> list[list[Demand]]:
     """A product's lines grouped by the stock they may take: the same earliest expiry, the same
-    minimum in per cent. Each class reads its own head, from where its own lines start."""
+    minimum in per cent. Each class reads its own head, from where its own lines start.
+
+    ``shortest_life``: the shortest shelf life (days, production day and expiry day counted) of
+    any lot of the product; a minimum in per cent then bounds the expiry from below too, so a
+    line asking for 90 % does not walk the lots with less left one by one."""
     found: dict[tuple[date, tuple[float, date] | None], list[Demand]] = defaultdict(list)
     for demand in demands:
-        found[(earliest_expiry(demand), _percent(demand))].append(demand)
+        found[(earliest_expiry(demand, shortest_life), _percent(demand))].append(demand)
     return list(found.values())
 
 
@@ -449,8 +453,13 @@ def fill_wave(
     product_of: Mapping[int, int],
     strategies: Mapping[int, Strategy],
     now: datetime,
+    shortest_lives: Mapping[int, int | None] | None = None,
 ) -> list[Proposal]:
-    """Proposals for the lines of one site, as ``allocate_wave`` over all eligible stock gives them."""
+    """Proposals for the lines of one site, as ``allocate_wave`` over all eligible stock gives them.
+
+    ``shortest_lives``: per product, the shortest shelf life of any of its lots (see ``_classes``).
+    """
+    lives = shortest_lives or {}
     ordered = sorted(demands, key=lambda d: (d.delivery_date, d.line_id))
     by_product: dict[int, list[Demand]] = defaultdict(list)
     for demand in ordered:
@@ -459,7 +468,11 @@ def fill_wave(
     filled: dict[int, Proposal] = {}
     for strategy in Strategy:
         mine = [pid for pid in by_product if strategies[pid] is strategy]
-        classes = [(pid, _Want.of(c, today), c) for pid in mine for c in _classes(by_product[pid])]
+        classes = [
+            (pid, _Want.of(c, today, lives.get(pid)), c)
+            for pid in mine
+            for c in _classes(by_product[pid], lives.get(pid))
+        ]
         if not classes:
             continue
         ranked, ends = _read_heads(uow, site_id, [(pid, want) for pid, want, _c in classes], strategy, now)
@@ -469,7 +482,7 @@ def fill_wave(
             proposals = _fill(by_product[pid], ranked.get(pid, []), strategy, until)
             if any(p.short > 0 and until[p.line_id] is not None for p in proposals):
                 # Short where its read stopped: read all the product's stock and fill again.
-                again[pid] = _Want.of(by_product[pid], today)
+                again[pid] = _Want.of(by_product[pid], today, lives.get(pid))
             else:
                 filled.update((p.line_id, p) for p in proposals)
         if again:
