@@ -249,22 +249,39 @@ def takes_arrays(connection: Connection) -> bool:
     return connection.dialect.name == "postgresql"
 
 
-@lru_cache(maxsize=32)
-def insert_unnested(table: Table, names: tuple[str, ...]) -> Insert:
+@lru_cache(maxsize=64)
+def insert_unnested(table: Table, names: tuple[str, ...], same: frozenset[str] = frozenset()) -> Insert:
     """``INSERT INTO table (names) SELECT … FROM unnest(:name, …)``: many rows in one statement,
-    one array parameter per column (PostgreSQL; see ``takes_arrays``)."""
-    kinds = [table.c[name].type for name in names]
+    one array parameter per column (PostgreSQL; see ``takes_arrays``); the columns in ``same``
+    hold one value for every row and are bound once."""
+    varying = [name for name in names if name not in same]
     given = (
-        func.unnest(*(bindparam(name, type_=ARRAY(kind)) for name, kind in zip(names, kinds, strict=True)))
-        .table_valued(*(column(name, kind) for name, kind in zip(names, kinds, strict=True)))
+        func.unnest(*(bindparam(name, type_=ARRAY(table.c[name].type)) for name in varying))
+        .table_valued(*(column(name, table.c[name].type) for name in varying))
         .render_derived(name="given")
     )
-    return insert(table).from_select(list(names), select(*(given.c[name] for name in names)))
+    values = [bindparam(name, type_=table.c[name].type) if name in same else given.c[name] for name in names]
+    return insert(table).from_select(list(names), select(*values).select_from(given))
 
 
-def columns_of(rows: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
-    """Rows (same keys) as one list per column: the parameters of ``insert_unnested``."""
-    return {name: [row[name] for row in rows] for name in rows[0]}
+def columns_of(rows: Sequence[dict[str, Any]]) -> tuple[dict[str, Any], frozenset[str]]:
+    """Rows (same keys) as the parameters of ``insert_unnested``: one list per column, or one
+    value for a column that holds the same in every row; and which columns those are."""
+    params: dict[str, Any] = {}
+    same: set[str] = set()
+    for name in rows[0]:
+        column_values = [row[name] for row in rows]
+        first = column_values[0]
+        if all(value == first and type(value) is type(first) for value in column_values):
+            params[name] = first
+            same.add(name)
+        else:
+            params[name] = column_values
+    if len(same) == len(params):  # one array at least, so that unnest gives the number of rows
+        name = next(iter(params))
+        same.discard(name)
+        params[name] = [row[name] for row in rows]
+    return params, frozenset(same)
 
 
 def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -273,8 +290,8 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, A
     if not rows:
         return
     if len(rows) >= 16 and takes_arrays(connection):
-        names = tuple(rows[0])
-        connection.execute(insert_unnested(table, names), columns_of(rows))
+        params, same = columns_of(rows)
+        connection.execute(insert_unnested(table, tuple(rows[0]), same), params)
     else:
         connection.execute(insert(table), list(rows))
 

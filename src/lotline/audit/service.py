@@ -111,10 +111,10 @@ _INSERT_RECORDS = insert(_RECORDS).returning(_RECORDS.c.id, sort_by_parameter_or
 _PENDING = table_of(AuditPending)
 
 
-@lru_cache(maxsize=4)
-def _records_with_markers(names: tuple[str, ...]) -> Insert:
+@lru_cache(maxsize=16)
+def _records_with_markers(names: tuple[str, ...], same: frozenset[str]) -> Insert:
     """The records and their pending markers in one statement (a data-modifying CTE)."""
-    records = insert_unnested(_RECORDS, names).returning(_RECORDS.c.id).cte("records")
+    records = insert_unnested(_RECORDS, names, same).returning(_RECORDS.c.id).cte("records")
     return insert(_PENDING).from_select(["record_id"], select(records.c.id))
 
 
@@ -126,7 +126,8 @@ def record_many(uow: UnitOfWork, entries: Sequence[Entry]) -> None:
     connection = uow.session.connection()
     rows = [_row(uow, entry) for entry in entries]
     if takes_arrays(connection):
-        connection.execute(_records_with_markers(tuple(rows[0])), columns_of(rows))
+        params, same = columns_of(rows)
+        connection.execute(_records_with_markers(tuple(rows[0]), same), params)
     else:
         ids = list(connection.execute(_INSERT_RECORDS, rows).scalars())
         insert_rows(connection, _PENDING, [{"record_id": record_id} for record_id in ids])
