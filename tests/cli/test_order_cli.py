@@ -85,6 +85,11 @@ def test_the_console_allocates_e_then_f_and_names_the_reason_for_a_to_d(
     chinese = run("order", "explain", "SO-000001", "1", LOTLINE_DEFAULT_LANGUAGE="zh_CN")
     assert chinese.exit_code == 0
     assert "留样" in chinese.output  # "this is a retained sample", in Chinese
+    listed = run("order", "list")
+    assert listed.exit_code == 0, listed.output
+    assert "SO-000001" in listed.output
+    assert "Allocated" in listed.output
+    assert "已分配" in run("order", "list", LOTLINE_DEFAULT_LANGUAGE="zh_CN").output
 
 
 def test_a_bad_line_is_refused_with_a_message_and_nothing_written(

@@ -21,6 +21,7 @@ from lotline.models.catalog import Location, Partner, Product
 from lotline.models.outbound import SalesOrder, SalesOrderLine
 from lotline.models.site import Site
 from lotline.outbound import allocation, orders
+from lotline.outbound.status_text import ORDER_STATUS
 from lotline.uow import UnitOfWork
 
 app = typer.Typer(help="Orders: enter, allocate (FEFO/FIFO) and explain", no_args_is_help=True)
@@ -274,5 +275,6 @@ def list_orders(
             .all()
         )
         for o in page.items:
-            table.add_row(o.number, customers.get(o.customer_id, ""), o.ship_date.isoformat(), o.status)
+            shown = t(ORDER_STATUS[o.status]) if o.status in ORDER_STATUS else o.status
+            table.add_row(o.number, customers.get(o.customer_id, ""), o.ship_date.isoformat(), shown)
     console.print(table)

@@ -30,6 +30,7 @@ from lotline.models.site import Site
 from lotline.outbound import orders, picking
 from lotline.outbound.allocation import AllocationStatus
 from lotline.outbound.fulfilment import HeldSinceAllocation
+from lotline.outbound.status_text import LINE_STATUS
 from lotline.uow import UnitOfWork
 from lotline.web.fulfilment.common import (
     lot_codes,
@@ -39,7 +40,7 @@ from lotline.web.fulfilment.common import (
     text_field,
     unit_field,
 )
-from lotline.web.outbound.labels import LINE_STATUS, by_id
+from lotline.web.outbound.labels import by_id
 from lotline.web.routing import WebRoute
 from lotline.web.shell import redirect, render
 from lotline.web.signing import authorize

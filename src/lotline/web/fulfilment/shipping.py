@@ -24,10 +24,11 @@ from lotline.models.site import Site
 from lotline.outbound import orders, shipping
 from lotline.outbound.allocation import AllocationStatus
 from lotline.outbound.fulfilment import HeldSinceAllocation
+from lotline.outbound.status_text import ORDER_STATUS
 from lotline.uow import UnitOfWork
 from lotline.web.fields import optional_int
 from lotline.web.fulfilment.common import local_moment, refusal, text_field
-from lotline.web.outbound.labels import ORDER_STATUS, by_id
+from lotline.web.outbound.labels import by_id
 from lotline.web.routing import WebRoute
 from lotline.web.shell import redirect, render
 

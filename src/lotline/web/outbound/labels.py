@@ -14,34 +14,10 @@ from lotline.domain.errors import N_
 from lotline.domain.reason_text import REASON_TEXT
 from lotline.models.catalog import Partner
 from lotline.models.outbound import SalesOrderLine
-from lotline.outbound.allocation import AllocationStatus
-from lotline.outbound.orders import LineStatus, OrderStatus
 from lotline.uow import UnitOfWork
 
 Translate = Callable[[str], str]
 
-ORDER_STATUS = {
-    OrderStatus.OPEN.value: N_("Open"),
-    OrderStatus.ALLOCATED.value: N_("Allocated"),
-    OrderStatus.PICKED.value: N_("Picked"),
-    OrderStatus.SHIPPED.value: N_("Shipped"),
-    OrderStatus.CANCELLED.value: N_("Cancelled"),
-}
-LINE_STATUS = {
-    LineStatus.OPEN.value: N_("Open"),
-    LineStatus.SHORT.value: N_("Short"),
-    LineStatus.ALLOCATED.value: N_("Allocated"),
-    LineStatus.PICKED.value: N_("Picked"),
-    LineStatus.SHIPPED.value: N_("Shipped"),
-    LineStatus.CANCELLED.value: N_("Cancelled"),
-}
-ALLOCATION_STATUS = {
-    AllocationStatus.OPEN.value: N_("Reserved"),
-    AllocationStatus.PICKED.value: N_("Picked"),
-    AllocationStatus.SHIPPED.value: N_("Shipped"),
-    AllocationStatus.RELEASED.value: N_("Given back"),  # not "Released", which is QA's word
-    AllocationStatus.FLAGGED.value: N_("Flagged: on hold since allocated, re-allocate"),
-}
 STRATEGY = {
     Strategy.FEFO.value: N_("FEFO (first expiry, first out)"),
     Strategy.FIFO.value: N_("FIFO (first in, first out)"),

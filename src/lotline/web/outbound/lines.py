@@ -19,16 +19,9 @@ from lotline.models.lot import Lot
 from lotline.models.site import Site
 from lotline.outbound import allocation, orders
 from lotline.outbound.allocation import AllocationStatus
+from lotline.outbound.status_text import ALLOCATION_STATUS, LINE_STATUS
 from lotline.uow import UnitOfWork
-from lotline.web.outbound.labels import (
-    ALLOCATION_STATUS,
-    LINE_STATUS,
-    STRATEGY,
-    by_id,
-    minimum_text,
-    reason_text,
-    reasons_of,
-)
+from lotline.web.outbound.labels import STRATEGY, by_id, minimum_text, reason_text, reasons_of
 from lotline.web.routing import WebRoute
 from lotline.web.shell import redirect, render
 

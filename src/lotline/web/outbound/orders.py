@@ -23,9 +23,10 @@ from lotline.models.site import Site
 from lotline.outbound import allocation, orders
 from lotline.outbound.allocation import AllocationStatus
 from lotline.outbound.orders import OrderStatus
+from lotline.outbound.status_text import LINE_STATUS, ORDER_STATUS
 from lotline.uow import UnitOfWork
 from lotline.web.fields import choice, optional_int, readable_sites
-from lotline.web.outbound.labels import LINE_STATUS, ORDER_STATUS, by_id, customers, minimum_text
+from lotline.web.outbound.labels import by_id, customers, minimum_text
 from lotline.web.routing import WebRoute
 from lotline.web.shell import redirect, render
 
