@@ -16,6 +16,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     String,
@@ -92,13 +93,20 @@ class Allocation(Base):
         Index("ix_allocation_line", "line_id", "status"),
         Index("ix_allocation_on_hand", "on_hand_id", "status"),
         Index("ix_allocation_lot", "lot_id", "status"),
+        # One foreign key for the bucket, its lot and its location (one trigger per row, not
+        # three, and the copies cannot disagree with the bucket); the bucket's own keys cover
+        # the lot and the location.
+        ForeignKeyConstraint(
+            ["on_hand_id", "lot_id", "location_id"],
+            ["stock_on_hand.id", "stock_on_hand.lot_id", "stock_on_hand.location_id"],
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
     line_id: Mapped[int] = mapped_column(ForeignKey("sales_order_line.id"), nullable=False)
-    on_hand_id: Mapped[int] = mapped_column(ForeignKey("stock_on_hand.id"), nullable=False)
-    lot_id: Mapped[int] = mapped_column(ForeignKey("lot.id"), nullable=False)
-    location_id: Mapped[int] = mapped_column(ForeignKey("location.id"), nullable=False)
+    on_hand_id: Mapped[int] = mapped_column(BigIntId, nullable=False)
+    lot_id: Mapped[int] = mapped_column(BigIntId, nullable=False)
+    location_id: Mapped[int] = mapped_column(BigIntId, nullable=False)
     sscc: Mapped[str] = mapped_column(String(18), nullable=False, default="")
     qty_base: Mapped[Decimal] = mapped_column(ExactDecimal(), nullable=False)
     rank: Mapped[int] = mapped_column(Integer, nullable=False)  # position in the line's proposal

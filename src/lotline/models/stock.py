@@ -70,6 +70,9 @@ class StockOnHand(Base):
         CheckConstraint("qty_allocated >= 0 AND qty_allocated <= qty_base", name="allocated_within_on_hand"),
         Index("ix_stock_on_hand_location", "location_id"),
         Index("ix_stock_on_hand_product_site", "product_id", "site_id"),
+        # What an allocation's one foreign key refers to: the bucket with its lot and location,
+        # so the lot and location an allocation copies can only be its bucket's.
+        Index("uq_stock_on_hand_id_lot_location", "id", "lot_id", "location_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
