@@ -3,17 +3,20 @@
 The same lots, quantities and shortfalls as ``domain.allocation.allocate_wave`` over every
 eligible bucket (the service's wave path before), for a fraction of the work:
 
-- One query per strategy (per 384 products) reads, per product, only the first few eligible
-  buckets in rank order — a few more for every line of the product — and none expiring before
-  the earliest date any of its lines could take: an ORDER BY … LIMIT per product that walks the
-  lot (product_id, expiry_date) index and stops (a LATERAL join on PostgreSQL, UNION ALL on
-  SQLite).
+- The lines of a product are grouped in classes that may take the same stock (the same
+  earliest expiry, the same minimum in per cent; a minimum in per cent also bounds the expiry
+  from below, by the product's shortest lot shelf life). Each class reads only the first eligible
+  buckets from its earliest expiry on, in exactly ``rank``'s order — eight, and three more per
+  line — by an ORDER BY … LIMIT that walks the lot (product_id, expiry_date) or (product_id,
+  created_at) index and stops: every class in one LATERAL query on PostgreSQL, in UNION ALL
+  chunks of 384 on SQLite. A line walks the product's buckets only up to where its class's
+  read stopped.
 - ``domain.allocation.allocate`` fills each line from an iterator that steps over the buckets
   earlier lines emptied (path-halving "next live bucket" pointers, so in O(1) on average) and
   the buckets expiring before the earliest date the line's own minimums allow — buckets it
   would only have passed over.
-- A product where a line came up short while some of its stock was not read is read in full
-  and filled again, so the outcome never depends on where the read stopped.
+- A product where a line came up short where its class's read stopped is read in full and
+  filled again, so the outcome never depends on where a read stopped.
 
 What a wave's proposals no longer carry: the buckets stepped over are not named among those
 passed over. Explanations (``allocate_order``, ``explain_line``) do not come this way.
