@@ -284,12 +284,17 @@ def columns_of(rows: Sequence[dict[str, Any]]) -> tuple[dict[str, Any], frozense
     return params, frozenset(same)
 
 
+# From this many rows on, set-based statements over arrays pay off (below, one executemany is a
+# single pipelined round trip anyway).
+MANY_ROWS = 16
+
+
 def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert many rows (same keys) in one statement where the backend takes arrays — psycopg
     would otherwise send one INSERT per row — else as one executemany."""
     if not rows:
         return
-    if len(rows) >= 16 and takes_arrays(connection):
+    if len(rows) >= MANY_ROWS and takes_arrays(connection):
         params, same = columns_of(rows)
         connection.execute(insert_unnested(table, tuple(rows[0]), same), params)
     else:

@@ -110,6 +110,28 @@ def test_a_bad_line_is_a_problem_naming_it_and_nothing_is_written(
     assert counts(db) == before
 
 
+def test_a_wave_naming_an_unknown_line_is_a_problem_and_allocates_nothing(
+    client: TestClient, db: Database, people: People, shelf: Shelf
+) -> None:
+    admin = people.bearer("admin")
+    created = client.post("/api/v1/orders", json=order_body(shelf), headers=admin)
+    assert created.status_code == 201, created.text
+    line_id = created.json()["lines"][0]["id"]
+    before = counts(db)
+    refused = client.post("/api/v1/allocations/wave", json={"line_ids": [line_id, 999_999]}, headers=admin)
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    problem = refused.json()
+    assert problem["code"] == "allocation.unknown_lines"
+    assert problem["field"] == "line_ids"
+    assert "999999" in problem["detail"]
+    assert counts(db) == before
+    allocated = client.post("/api/v1/allocations/wave", json={"line_ids": [line_id]}, headers=admin)
+    assert allocated.status_code == 200, allocated.text
+    assert allocated.json()["lines"] == 1
+    assert counts(db)[2] == before[2] + 2  # lots E and F
+
+
 def test_an_idempotency_key_replays_the_order_and_the_allocation(
     client: TestClient, db: Database, people: People, shelf: Shelf
 ) -> None:

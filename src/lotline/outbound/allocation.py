@@ -110,13 +110,9 @@ def _minimum(days: int | None, percent: Decimal | None) -> MinimumShelfLife | No
     return None
 
 
-def _held(status: str | tuple[str, ...]) -> Any:
-    statuses = (status,) if isinstance(status, str) else status
-    return (
-        select(func.coalesce(func.sum(Allocation.qty_base), 0) if len(statuses) > 1 else func.count())
-        .where(Allocation.line_id == SalesOrderLine.id, Allocation.status.in_(statuses))
-        .scalar_subquery()
-    )
+def _mine(*statuses: str) -> tuple[ColumnElement[bool], ...]:
+    """The line's allocations in these statuses (correlated to the outer query's line)."""
+    return (Allocation.line_id == SalesOrderLine.id, Allocation.status.in_(statuses))
 
 
 _LINES = (
@@ -136,8 +132,13 @@ _LINES = (
         Product.min_ship_days,
         Product.min_ship_percent,
         func.coalesce(Product.allocation_strategy, CategoryAllocation.strategy, Strategy.FEFO.value),
-        type_coerce(_held((AllocationStatus.OPEN.value, AllocationStatus.PICKED.value)), ExactDecimal()),
-        _held(AllocationStatus.FLAGGED.value),
+        type_coerce(
+            select(func.coalesce(func.sum(Allocation.qty_base), 0))
+            .where(*_mine(AllocationStatus.OPEN.value, AllocationStatus.PICKED.value))
+            .scalar_subquery(),
+            ExactDecimal(),
+        ),
+        select(func.count()).where(*_mine(AllocationStatus.FLAGGED.value)).scalar_subquery(),
         select(func.min(days_between(Lot.expiry_date, Lot.production_date)))
         .where(Lot.product_id == SalesOrderLine.product_id)
         .scalar_subquery(),

@@ -12,7 +12,7 @@ from typing import cast
 
 from sqlalchemy import ARRAY, BigInteger, Table, bindparam, column, func, select, update
 
-from lotline.db import takes_arrays
+from lotline.db import MANY_ROWS, takes_arrays
 from lotline.domain.errors import N_, Conflict
 from lotline.models.outbound import Allocation, SalesOrderLine
 from lotline.models.stock import StockOnHand
@@ -72,7 +72,7 @@ _RESERVE_MANY = (
     .where(_BUCKET.c.id == _WANTED.c.id, _BUCKET.c.qty_base - _BUCKET.c.qty_allocated >= _WANTED.c.qty)
     .values(qty_allocated=_BUCKET.c.qty_allocated + _WANTED.c.qty)
 )
-MANY = 16  # from this many buckets on, the set-based statements
+MANY = MANY_ROWS  # from this many buckets on, the set-based statements
 
 
 def reserve(uow: UnitOfWork, per_bucket: dict[int, Decimal]) -> None:
