@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
@@ -69,7 +70,18 @@ def make_engine(url: str, *, echo: bool = False, pool: bool = True) -> Engine:
         kwargs["poolclass"] = NullPool
     else:
         kwargs.update(pool_size=10, max_overflow=20)
-    return create_engine(parsed, **kwargs)
+    engine = create_engine(parsed, **kwargs)
+    event.listen(engine, "connect", _binary_arrays)
+    return engine
+
+
+def _binary_arrays(dbapi_connection: Any, _record: Any) -> None:
+    """Send list parameters (the id and column arrays of set-based statements) in PostgreSQL's
+    binary array format: psycopg's text format quotes every element through a regular
+    expression, a third of a second for a wave's arrays; binary takes about a third of that."""
+    from psycopg.types.array import ListBinaryDumper
+
+    dbapi_connection.adapters.register_dumper(list, ListBinaryDumper)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -249,6 +261,37 @@ def takes_arrays(connection: Connection) -> bool:
     return connection.dialect.name == "postgresql"
 
 
+def pipelines(connection: Connection) -> bool:
+    """Whether ``pipelined`` sends statements without waiting for each one's answer."""
+    return connection.dialect.name == "postgresql"
+
+
+@contextmanager
+def pipelined(connection: Connection) -> Iterator[None]:
+    """Run the statements inside without waiting for each one's answer where the driver can
+    (psycopg's pipeline mode): a run of writes costs one round trip instead of one each.
+
+    Nothing inside may read a statement's result, its row count included (it is not there
+    yet). A statement's error is raised by a later statement inside, or when the block ends."""
+    if not pipelines(connection):
+        yield
+        return
+    with connection.connection.driver_connection.pipeline():  # type: ignore[union-attr]
+        yield
+
+
+def violated_constraint(error: BaseException) -> str | None:
+    """The name of the constraint a database error says was violated (PostgreSQL), else None."""
+    seen: BaseException | None = error
+    while seen is not None:
+        diagnostics = getattr(getattr(seen, "orig", seen), "diag", None)
+        name = getattr(diagnostics, "constraint_name", None)
+        if name:
+            return str(name)
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 @lru_cache(maxsize=64)
 def insert_unnested(table: Table, names: tuple[str, ...], same: frozenset[str] = frozenset()) -> Insert:
     """``INSERT INTO table (names) SELECT … FROM unnest(:name, …)``: many rows in one statement,
@@ -298,7 +341,7 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, A
         params, same = columns_of(rows)
         connection.execute(insert_unnested(table, tuple(rows[0]), same), params)
     else:
-        connection.execute(insert(table), list(rows))
+        connection.execute(insert(table).inline(), list(rows))  # inline: no RETURNING of the ids
 
 
 class IdList(TypeDecorator[list[int]]):

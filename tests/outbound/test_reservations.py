@@ -9,15 +9,17 @@ import random
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from bench.workloads.fefo_data import FefoScale, create_reference, load_orders, load_stock
 from lotline.audit.sealer import seal_pending
 from lotline.audit.verify import verify_chain
+from lotline.domain.allocation import Proposal
 from lotline.models.audit import AuditRecord
-from lotline.models.outbound import SalesOrder, SalesOrderLine
+from lotline.models.outbound import Allocation, SalesOrder, SalesOrderLine
 from lotline.models.outbox import OutboxEvent
 from lotline.models.stock import StockOnHand
+from lotline.outbound import allocation
 from lotline.outbound.allocation import allocate_lines
 from lotline.outbound.reservations import MANY, AllocationContended, reserve
 from lotline.outbox.events import ORDER_ALLOCATED
@@ -69,9 +71,13 @@ def test_many_buckets_are_reserved_each_by_its_share(
     assert after == {i: reserved + asked[i] for i, (_on_hand, reserved) in buckets.items()}
 
 
+@pytest.mark.parametrize("count", [MANY + 4, 3], ids=["set-based", "a-few"])
 def test_one_bucket_short_refuses_the_whole_reservation(
-    db: Database, buckets: dict[int, tuple[Decimal, Decimal]]
+    db: Database, buckets: dict[int, tuple[Decimal, Decimal]], count: int
 ) -> None:
+    """Many buckets (lock, one UPDATE) or a few (one UPDATE each): either way one short bucket
+    refuses all (on PostgreSQL by the bucket's check constraint, not by a row count)."""
+    buckets = dict(sorted(buckets.items())[:count])
     asked = {i: Decimal(1) for i in buckets}
     short = sorted(buckets)[len(buckets) // 2]
     on_hand, reserved = buckets[short]
@@ -141,3 +147,65 @@ def test_an_order_is_allocated_once_none_of_its_lines_is_open_or_short(db: Datab
         expected = "allocated" if set(mine) == {"allocated"} else "open"
         assert order_status[order_id] == expected
     assert "allocated" in order_status.values()
+
+
+def _line_statuses(db: Database, lines: list[int]) -> dict[int, str]:
+    with db.transaction(read_only=True) as uow:
+        rows = uow.session.execute(
+            select(SalesOrderLine.id, SalesOrderLine.status).where(SalesOrderLine.id.in_(lines))
+        )
+        return {line_id: status for line_id, status in rows}
+
+
+@pytest.mark.postgres
+def test_stock_taken_meanwhile_refuses_the_pipelined_write_and_nothing_is_written(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL an allocation's writes go in one pipeline and nobody reads a row count: when
+    another allocator reserved the stock between the head read and the write, the bucket's check
+    constraint refuses, the caller gets AllocationContended, and after the rollback there is no
+    allocation, reservation, status, audit record or event of it. (On SQLite the writer lock
+    serialises allocators: this cannot happen there.)"""
+    plant = create_reference(db, SCALE)
+    counts, ids = load_stock(db, plant, SCALE, random.Random(11))
+    orders = load_orders(db, plant, ids, [("wave", 4, 2, None)], counts, random.Random(12))
+    lines = orders["wave"].line_ids
+    real_fill = allocation.fill_wave
+    taken: list[int] = []
+
+    def fill_then_lose_the_race(uow: object, **kwargs: object) -> list[Proposal]:
+        proposals = real_fill(uow, **kwargs)  # type: ignore[arg-type]
+        chosen = sorted({c.candidate.on_hand_id for p in proposals for c in p.chosen})
+        with db.transaction() as rival:  # another allocator, committed first
+            rival.session.execute(
+                update(StockOnHand)
+                .where(StockOnHand.id.in_(chosen))
+                .values(qty_allocated=StockOnHand.qty_base)
+            )
+        taken.extend(chosen)
+        return proposals
+
+    monkeypatch.setattr(allocation, "fill_wave", fill_then_lose_the_race)
+    before = _line_statuses(db, lines)
+    with pytest.raises(AllocationContended), db.transaction() as uow:
+        allocate_lines(uow, line_ids=lines)
+    assert taken
+    with db.transaction(read_only=True) as uow:
+        assert uow.session.scalar(select(func.count()).select_from(Allocation)) == 0
+        assert (
+            uow.session.scalar(
+                select(func.count()).select_from(AuditRecord).where(AuditRecord.action == "allocate")
+            )
+            == 0
+        )
+        assert (
+            uow.session.scalar(
+                select(func.count()).select_from(OutboxEvent).where(OutboxEvent.event_type == ORDER_ALLOCATED)
+            )
+            == 0
+        )
+        reserved = uow.session.execute(
+            select(StockOnHand.qty_allocated, StockOnHand.qty_base).where(StockOnHand.id.in_(taken))
+        ).all()
+    assert _line_statuses(db, lines) == before
+    assert all(mine == on_hand for mine, on_hand in reserved)  # the rival's, none of ours on top

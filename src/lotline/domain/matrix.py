@@ -43,6 +43,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from types import MappingProxyType
 
 from lotline.domain.errors import N_, Conflict, Translate
@@ -228,8 +229,11 @@ class TransactionNotAllowed(Conflict):
         }
 
 
+@lru_cache(maxsize=512)
 def decide(transaction: Transaction, situation: StockSituation) -> Verdict:
-    """Whether ``transaction`` is allowed on stock in ``situation``, with every reason it is not."""
+    """Whether ``transaction`` is allowed on stock in ``situation``, with every reason it is not.
+
+    Pure, and its arguments are immutable: a wave asks it the same question thousands of times."""
     present = situation.conditions()
     blocked = [reason for reason in present if transaction not in PERMITTED[reason]]
     if transaction in ONLY_FOR:

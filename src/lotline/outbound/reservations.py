@@ -4,7 +4,8 @@ guarded bulk updates (never above what the bucket holds), and the flags a hold p
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -12,7 +13,7 @@ from typing import cast
 
 from sqlalchemy import ARRAY, BigInteger, Table, bindparam, column, func, select, update
 
-from lotline.db import MANY_ROWS, takes_arrays
+from lotline.db import MANY_ROWS, takes_arrays, violated_constraint
 from lotline.domain.errors import N_, Conflict
 from lotline.models.outbound import Allocation, SalesOrderLine
 from lotline.models.stock import StockOnHand
@@ -54,8 +55,17 @@ _UNRESERVE = (
 )
 
 
-# Many buckets at once where the backend takes arrays: lock them in id order (so two allocators
-# never deadlock), then one guarded UPDATE over the unnested (id, quantity) pairs.
+# Where the backend takes arrays (PostgreSQL) the additions are not guarded in SQL: the bucket's
+# check constraint (never more allocated than on hand) refuses the statement instead, so that no
+# row count need be read and the writes of an allocation can go in one pipeline. Many buckets:
+# lock them in id order first (so two allocators never deadlock), then one UPDATE over the
+# unnested (id, quantity) pairs; a few: one UPDATE each, in id order.
+OVER_ALLOCATED = "ck_stock_on_hand_allocated_within_on_hand"
+_ADD = (
+    _BUCKET.update()
+    .where(_BUCKET.c.id == bindparam("b_id"))
+    .values(qty_allocated=_BUCKET.c.qty_allocated + bindparam("b_qty", type_=ExactDecimal()))
+)
 _LOCK_MANY = (
     select(_BUCKET.c.id)
     .where(_BUCKET.c.id == func.any(bindparam("ids", type_=ARRAY(BigInteger()))))
@@ -67,26 +77,46 @@ _WANTED = (
     .table_valued(column("id", BigInteger()), column("qty", ExactDecimal()))
     .render_derived(name="wanted")
 )
-_RESERVE_MANY = (
+_ADD_MANY = (
     _BUCKET.update()
-    .where(_BUCKET.c.id == _WANTED.c.id, _BUCKET.c.qty_base - _BUCKET.c.qty_allocated >= _WANTED.c.qty)
+    .where(_BUCKET.c.id == _WANTED.c.id)
     .values(qty_allocated=_BUCKET.c.qty_allocated + _WANTED.c.qty)
 )
 MANY = MANY_ROWS  # from this many buckets on, the set-based statements
 
 
+@contextmanager
+def refused_if_short() -> Iterator[None]:
+    """Turn the bucket's check constraint refusing a reservation into ``AllocationContended``
+    (around ``reserve``, or a pipeline it runs in: there the error comes when the block ends)."""
+    try:
+        yield
+    except Exception as error:
+        if violated_constraint(error) == OVER_ALLOCATED:
+            raise AllocationContended(field="line_ids") from error
+        raise
+
+
 def reserve(uow: UnitOfWork, per_bucket: dict[int, Decimal]) -> None:
-    """Add to each bucket's reservation, guarded; refuse everything if any bucket has less free."""
+    """Add to each bucket's reservation; refuse everything (``AllocationContended``; the
+    transaction is to be rolled back) if any bucket has less free than asked.
+
+    On PostgreSQL the refusal may come only when an enclosing ``pipelined`` block ends: run
+    that inside ``refused_if_short``."""
     ordered = sorted(per_bucket.items())
     connection = uow.session.connection()
-    if len(ordered) >= MANY and takes_arrays(connection):
-        ids = [on_hand_id for on_hand_id, _qty in ordered]
-        connection.execute(_LOCK_MANY, {"ids": ids})
-        result = connection.execute(_RESERVE_MANY, {"ids": ids, "qtys": [qty for _id, qty in ordered]})
-    else:
+    if not takes_arrays(connection):
         result = connection.execute(_RESERVE, [{"b_id": i, "b_qty": qty} for i, qty in ordered])
-    if result.rowcount != len(ordered):
-        raise AllocationContended(field="line_ids")
+        if result.rowcount != len(ordered):
+            raise AllocationContended(field="line_ids")
+        return
+    with refused_if_short():
+        if len(ordered) >= MANY:
+            ids = [on_hand_id for on_hand_id, _qty in ordered]
+            connection.execute(_LOCK_MANY, {"ids": ids})
+            connection.execute(_ADD_MANY, {"ids": ids, "qtys": [qty for _id, qty in ordered]})
+        else:
+            connection.execute(_ADD, [{"b_id": i, "b_qty": qty} for i, qty in ordered])
 
 
 def unreserve(uow: UnitOfWork, per_bucket: dict[int, Decimal]) -> None:

@@ -6,7 +6,7 @@ eligible bucket (the service's wave path before), for a fraction of the work:
 - The lines of a product are grouped in classes that may take the same stock (the same
   earliest expiry, the same minimum in per cent; a minimum in per cent also bounds the expiry
   from below, by the product's shortest lot shelf life). Each class reads only the first eligible
-  buckets from its earliest expiry on, in exactly ``rank``'s order — eight, and three more per
+  buckets from its earliest expiry on, in exactly ``rank``'s order — three, and two more per
   line — by an ORDER BY … LIMIT that walks the lot (product_id, expiry_date) or (product_id,
   created_at) index and stops: every class in one LATERAL query on PostgreSQL, in UNION ALL
   chunks of 384 on SQLite. A line walks the product's buckets only up to where its class's
@@ -69,8 +69,8 @@ from lotline.uow import UnitOfWork
 PRODUCTS_PER_QUERY = 384
 # Buckets a product's first read takes: a few, and a few more per line (a line takes one or two
 # buckets as a rule; if the lines come up short while stock was left unread, all of it is read).
-HEAD_ROWS = 8
-HEAD_ROWS_PER_LINE = 3
+HEAD_ROWS = 3
+HEAD_ROWS_PER_LINE = 2
 
 
 def earliest_expiry(demand: Demand, shortest_life: int | None = None) -> date:
@@ -325,8 +325,11 @@ def _read_heads(
     found: dict[int, dict[int, Candidate]] = defaultdict(dict)
     read: list[list[Candidate]] = [[] for _ in classes]
     for start, rows in _heads(connection, classes, strategy, {"site_id": site_id, "now": now}):
-        for candidate, r in zip(_candidates(rows), rows, strict=True):
-            found[r.product_id].setdefault(candidate.on_hand_id, candidate)
+        for r in rows:  # classes of a product read the same buckets: each becomes one Candidate
+            mine = found[r.product_id]
+            candidate = mine.get(r.id)
+            if candidate is None:
+                candidate = mine[r.id] = _candidate(r)
             read[start + r.class_no].append(candidate)
     ends = [
         max(map(order, mine)) if len(mine) >= want.head else None
@@ -348,25 +351,26 @@ def _query(strategy: Strategy, count: int) -> Select[Any]:
     )
 
 
-def _candidates(rows: Iterable[Any]) -> Iterator[Candidate]:
-    # Every bucket read is released, available, unheld and not expired: the query let no other
-    # through (expiry on or after the site's today, ``expiry_at`` after now).
-    situation = StockSituation(
-        quality=QualityStatus.RELEASED, stock=StockStatus.AVAILABLE, holds=frozenset(), expired=False
+# Every bucket read is released, available, unheld and not expired: the queries let no other
+# through (expiry on or after the site's today, ``expiry_at`` after now).
+_ELIGIBLE = StockSituation(
+    quality=QualityStatus.RELEASED, stock=StockStatus.AVAILABLE, holds=frozenset(), expired=False
+)
+
+
+def _candidate(r: Any) -> Candidate:
+    return Candidate(
+        on_hand_id=r.id,
+        lot_id=r.lot_id,
+        lot_code=r.code,
+        location_id=r.location_id,
+        sscc=r.sscc,
+        free=r.free,
+        expiry_date=r.expiry_date,
+        production_date=r.production_date,
+        received_at=r.created_at,
+        situation=_ELIGIBLE,
     )
-    for r in rows:
-        yield Candidate(
-            on_hand_id=r.id,
-            lot_id=r.lot_id,
-            lot_code=r.code,
-            location_id=r.location_id,
-            sscc=r.sscc,
-            free=r.free,
-            expiry_date=r.expiry_date,
-            production_date=r.production_date,
-            received_at=r.created_at,
-            situation=situation,
-        )
 
 
 def _read(
@@ -380,8 +384,8 @@ def _read(
         chunk = ids[start : start + PRODUCTS_PER_QUERY]
         params = {"site_id": site_id, "now": now, **_bind([(pid, wants[pid]) for pid in chunk])}
         rows = connection.execute(_query(strategy, len(chunk)), params).all()
-        for candidate, r in zip(_candidates(rows), rows, strict=True):
-            found[r.product_id].append(candidate)
+        for r in rows:
+            found[r.product_id].append(_candidate(r))
     order = rank(strategy)
     for candidates in found.values():
         candidates.sort(key=order)

@@ -73,7 +73,7 @@ class Event:
     site_id: int | None = None
 
 
-_INSERT_EVENTS = insert(table_of(OutboxEvent))
+_INSERT_EVENTS = insert(table_of(OutboxEvent)).inline()  # inline: no RETURNING of the ids (pipelines)
 
 
 def emit_many(uow: UnitOfWork, event_type: str, queued: Sequence[Event]) -> None:
