@@ -7,9 +7,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
-from lotline.db import table_of
+from lotline.db import insert_rows, table_of
 from lotline.models.outbox import OutboxEvent
 from lotline.outbox import events
 from lotline.uow import UnitOfWork
@@ -73,26 +73,26 @@ class Event:
     site_id: int | None = None
 
 
-_INSERT_EVENTS = insert(table_of(OutboxEvent)).inline()  # inline: no RETURNING of the ids (pipelines)
+_EVENTS = table_of(OutboxEvent)
 
 
 def emit_many(uow: UnitOfWork, event_type: str, queued: Sequence[Event]) -> None:
     """Queue many events of one type in one statement (set-based work)."""
-    if queued:
-        uow.session.connection().execute(
-            _INSERT_EVENTS,
-            [
-                _row(
-                    uow,
-                    event_type,
-                    subject_type=e.subject_type,
-                    subject_id=e.subject_id,
-                    payload=e.payload,
-                    site_id=e.site_id,
-                )
-                for e in queued
-            ],
-        )
+    insert_rows(
+        uow.session.connection(),
+        _EVENTS,
+        [
+            _row(
+                uow,
+                event_type,
+                subject_type=e.subject_type,
+                subject_id=e.subject_id,
+                payload=e.payload,
+                site_id=e.site_id,
+            )
+            for e in queued
+        ],
+    )
 
 
 def pending(uow: UnitOfWork, *, after_id: int = 0, limit: int = 100) -> list[OutboxEvent]:
