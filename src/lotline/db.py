@@ -61,10 +61,12 @@ def make_engine(url: str, *, echo: bool = False, pool: bool = True) -> Engine:
     # plan, blind to the parameters. Stock is skewed (a hot product has thousands of lots, most
     # have a few), and the generic plan of the FEFO head read walks every lot of a hot product:
     # 20 ms instead of 0.4. Custom plans keep the prepared statement's parse and plan each run.
+    # JIT off: a wave's statements cross jit_above_cost, and compiling took 30-40 ms each, more
+    # than it saved.
     kwargs: dict[str, Any] = {
         "echo": echo,
         "pool_pre_ping": True,
-        "connect_args": {"options": "-c plan_cache_mode=force_custom_plan"},
+        "connect_args": {"options": "-c plan_cache_mode=force_custom_plan -c jit=off"},
     }
     if not pool:
         kwargs["poolclass"] = NullPool
