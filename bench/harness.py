@@ -8,6 +8,7 @@ to touch the ``test`` database (the test suite's) or any database whose name lac
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import sqlite3
@@ -185,6 +186,18 @@ def _background_cpu_pct(seconds: float = 1.0) -> float | None:
     return None if busy is None else round(100 * busy, 1)
 
 
+def _cpu_reference_ms(rounds: int = 5) -> float:
+    """A fixed piece of pure-Python work (building and sorting 200,000 small tuples), best of
+    ``rounds``: the same code takes twice as long on some days on a shared host, so runs taken on
+    different days are compared through this figure (or run back to back)."""
+    best = math.inf
+    for _ in range(rounds):
+        began = time.perf_counter()
+        sorted((n * 7919 % 1_000_003, str(n)) for n in range(200_000))
+        best = min(best, time.perf_counter() - began)
+    return round(best * 1000, 1)
+
+
 def environment(database_url: str) -> dict[str, object]:
     """The machine and library versions the figures were measured with."""
     return {
@@ -200,6 +213,7 @@ def environment(database_url: str) -> dict[str, object]:
         # Other work on the machine skews every figure: how busy it was just before the run.
         "load_average_1m": _load_average(),
         "background_cpu_busy_pct": _background_cpu_pct(),
+        "cpu_reference_ms": _cpu_reference_ms(),
         "platform": platform.platform(),
         "machine": platform.machine(),
     }
