@@ -339,3 +339,46 @@ def test_the_order_list_filters_by_status_and_customer_and_pages(
     page = client.get("/orders").text
     (next_url,) = re.findall(r'class="pager"><a class="button secondary" href="([^"]+)"', page)
     assert listed(html.unescape(next_url).removeprefix("/orders")) == [numbers[first]]
+
+
+@pytest.mark.parametrize("language", ["en", "zh_CN"])
+def test_an_order_form_sent_twice_creates_one_order_and_both_land_on_it(
+    client: TestClient, db: Database, shelf: Shelf, language: str
+) -> None:
+    """A double tap or the browser's resend posts the same rendered form again: every form carries
+    a fresh ``idempotency_key``, so the second post replays the first one's answer (the same
+    order's page, with a note saying so) and creates nothing; a newly opened form is new work."""
+    csrf = sign_in(client, "picker", language=language)
+    form_page = client.get("/orders/new").text
+    key = re.search(r'name="idempotency_key" value="([0-9a-f]{32})"', form_page)
+    assert key, "the order form carries no idempotency key"
+    assert key.group(1) not in client.get("/orders/new").text  # each rendering its own
+    sent = order_form(shelf, csrf, idempotency_key=key.group(1))
+    before = count(db, SalesOrder)
+
+    first = client.post("/orders/new", data=sent, follow_redirects=False)
+    again = client.post("/orders/new", data=sent, follow_redirects=False)
+    assert first.status_code == again.status_code == 303
+    assert again.headers["location"] == first.headers["location"]
+    assert again.headers.get("idempotent-replayed") == "true"
+    assert count(db, SalesOrder) == before + 1
+    landed = client.get(again.headers["location"]).text
+    note = i18n.gettext_for(language)("This form had already been sent; it was carried out once, not twice.")
+    assert html.escape(note, quote=False) in landed or note in html.unescape(landed)
+
+    other = client.post(
+        "/orders/new", data=order_form(shelf, csrf, idempotency_key="f" * 32), follow_redirects=False
+    )
+    assert other.status_code == 303
+    assert other.headers["location"] != first.headers["location"]
+    assert count(db, SalesOrder) == before + 2
+
+    # Back to the form, a field changed, sent again with the page's old key: new work, not an error.
+    changed = client.post(
+        "/orders/new",
+        data=order_form(shelf, csrf, customer_ref="PO-999", idempotency_key=key.group(1)),
+        follow_redirects=False,
+    )
+    assert changed.status_code == 303
+    assert changed.headers.get("idempotent-replayed") is None
+    assert count(db, SalesOrder) == before + 3

@@ -40,13 +40,17 @@ class IdempotentReplay(Exception):
         self.body = bytes(stored.response_body)
         self.status_code = stored.status_code
         self.content_type = stored.content_type
+        self.location = stored.location
 
     def response(self) -> Response:
+        headers = {REPLAY_HEADER: "true"}
+        if self.location is not None:
+            headers["Location"] = self.location
         return Response(
             content=self.body,
             status_code=self.status_code,
             media_type=self.content_type,
-            headers={REPLAY_HEADER: "true"},
+            headers=headers,
         )
 
 
@@ -64,8 +68,15 @@ def _lookup(uow: UnitOfWork, scope: str, key: str) -> IdempotencyRecord | None:
 
 
 async def idempotency_guard(request: Request, uow: UnitOfWork = Depends(get_uow)) -> None:
-    """Replay the stored response for a repeated key; refuse a key reused with another body."""
-    key = request.headers.get(IDEMPOTENCY_HEADER)
+    """Replay the stored response for a repeated key; refuse a key reused with another body.
+
+    The key comes from the header, or for a web form from its ``idempotency_key`` field: every
+    rendered form carries a fresh one, so the same form sent twice does its work once. A form
+    whose fields were changed before it was sent again (back, edit, send) is new work, not a
+    reused key: a form's key is taken together with what the form says."""
+    form_key: str | None = getattr(request.state, "form_idempotency_key", None)
+    header_key = request.headers.get(IDEMPOTENCY_HEADER)
+    key = header_key if header_key is not None else form_key
     if key is None:
         return
     if not key.strip() or len(key) > MAX_KEY_LENGTH:
@@ -81,6 +92,8 @@ async def idempotency_guard(request: Request, uow: UnitOfWork = Depends(get_uow)
         digest.update(part.encode() + b"\x00")
     digest.update(body)
     request_hash = digest.hexdigest()
+    if header_key is None:  # a form's key, with what the form says
+        key = f"form:{key[:64]}:{request_hash}"
 
     def check() -> None:
         resolve_principal(request, uow)
@@ -172,6 +185,7 @@ def _store_idempotent(request: Request, response: Response) -> None:
         status_code=response.status_code,
         content_type=response.headers.get("content-type"),
         response_body=bytes(response.body),
+        location=response.headers.get("location"),
         created_at=now,
         expires_at=now + timedelta(hours=uow.settings.idempotency_hours),
     )

@@ -24,5 +24,6 @@ class IdempotencyRecord(Base):
     status_code: Mapped[int] = mapped_column(Integer, nullable=False)
     content_type: Mapped[str | None] = mapped_column(String(100))
     response_body: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    location: Mapped[str | None] = mapped_column(String(2000))  # a redirect's target, replayed too
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, index=True)

@@ -1,8 +1,9 @@
 """The route class of the web pages: the API's transaction and permission handling, for forms.
 
 A page route declares its permission exactly like an API route and commits before the response
-leaves. Two things differ: errors become pages (or a redirect to sign-in) instead of
-problem+json, and a form's ``csrf_token`` field stands in for the API's CSRF header.
+leaves. Three things differ: errors become pages (or a redirect to sign-in) instead of
+problem+json, a form's ``csrf_token`` field stands in for the API's CSRF header, and its
+``idempotency_key`` field (fresh in every rendered form) for the API's Idempotency-Key header.
 """
 
 from __future__ import annotations
@@ -12,9 +13,13 @@ from typing import Any
 
 from fastapi import Request, Response
 
-from lotline.api.routing import LotlineRoute
+from lotline.api.routing import REPLAY_HEADER, LotlineRoute
+from lotline.domain.errors import N_
+from lotline.i18n import gettext_for
+from lotline.web.shell import FORM_KEY_FIELD, set_flash
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+ALREADY_SENT = N_("This form had already been sent; it was carried out once, not twice.")
 
 
 class WebRoute(LotlineRoute):
@@ -30,6 +35,13 @@ class WebRoute(LotlineRoute):
                 form = await request.form()
                 token = form.get("csrf_token")
                 request.state.form_csrf = token if isinstance(token, str) else None
-            return await inner(request)
+                key = form.get(FORM_KEY_FIELD)
+                request.state.form_idempotency_key = key if isinstance(key, str) and key else None
+            response = await inner(request)
+            if response.headers.get(REPLAY_HEADER) and 300 <= response.status_code < 400:
+                # The same form again (a double tap, the browser's resend): its work was done once.
+                translate = gettext_for(getattr(request.state, "language", "en"))
+                set_flash(response, translate(ALREADY_SENT))
+            return response
 
         return handler

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -33,6 +34,9 @@ from lotline.web import labels
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TEMPLATES.env.globals.update(labels.ALL)
+# Every rendered form carries a fresh key: sent twice, it is carried out once (see WebRoute).
+FORM_KEY_FIELD = "idempotency_key"
+TEMPLATES.env.globals["form_key"] = lambda: uuid.uuid4().hex
 LANGUAGE_COOKIE = "lotline_lang"
 CSRF_COOKIE = "lotline_csrf"
 FLASH_COOKIE = "lotline_flash"
