@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
@@ -74,7 +75,23 @@ def make_engine(url: str, *, echo: bool = False, pool: bool = True) -> Engine:
         kwargs.update(pool_size=10, max_overflow=20)
     engine = create_engine(parsed, **kwargs)
     event.listen(engine, "connect", _binary_arrays)
+    _quiet_pipeline_aborts()
     return engine
+
+
+class _PipelineAbortFilter(logging.Filter):
+    """psycopg logs a warning when a pipeline block ends with an error already on its way out
+    (its own sync then fails: "pipeline aborted"); the error itself propagates and is handled
+    (a contended allocation is retried), so the warning is only noise in the logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("error ignored terminating")
+
+
+def _quiet_pipeline_aborts() -> None:
+    psycopg_logger = logging.getLogger("psycopg")
+    if not any(isinstance(f, _PipelineAbortFilter) for f in psycopg_logger.filters):
+        psycopg_logger.addFilter(_PipelineAbortFilter())
 
 
 def _binary_arrays(dbapi_connection: Any, _record: Any) -> None:
