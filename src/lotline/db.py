@@ -34,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
@@ -295,8 +296,16 @@ def pipelined(connection: Connection) -> Iterator[None]:
     if not pipelines(connection):
         yield
         return
-    with connection.connection.driver_connection.pipeline():  # type: ignore[union-attr]
-        yield
+    import psycopg
+
+    try:
+        with connection.connection.driver_connection.pipeline():  # type: ignore[union-attr]
+            yield
+    except psycopg.Error as error:
+        # An error that arrives when the block ends comes from psycopg itself, not through
+        # SQLAlchemy: translate it as SQLAlchemy would (IntegrityError, DataError, …), so the
+        # same handlers see it. Errors raised inside the block are translated already.
+        raise DBAPIError.instance(None, None, error, psycopg.Error) from error
 
 
 def violated_constraint(error: BaseException) -> str | None:

@@ -56,6 +56,7 @@ class UnitOfWork:
     clock: Clock = system_clock
     _after_commit: list[Callable[[], None]] = field(default_factory=list)
     _frozen_now: datetime | None = None
+    rolled_back: bool = False  # rolled back at least once: not to be replayed as done
 
     def now(self) -> datetime:
         """The instant this unit of work acts at (one value for the whole transaction)."""
@@ -94,6 +95,7 @@ class UnitOfWork:
 
     def rollback(self) -> None:
         self._after_commit.clear()
+        self.rolled_back = True  # whatever it answers now, its work was not done
         self.session.rollback()
 
     def close(self) -> None:

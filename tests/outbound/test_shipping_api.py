@@ -13,7 +13,6 @@ from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
 from lotline.domain.reason_text import REASON_TEXT
-from lotline.models.outbound import SalesOrderLine
 from lotline.uow import Database
 from tests.app_fixtures import PASSWORD, People
 from tests.conftest import FakeClock
@@ -322,62 +321,3 @@ def test_request_bodies_are_strict(
     assert problem(client.post(f"{API}/orders/1/shipments", json={"carrier_id": "1"}, headers=admin), 422)
     naive = {"legs": [{"departed_at": "2026-03-03T08:00:00"}]}
     assert problem(client.post(f"{API}/orders/1/shipments", json=naive, headers=admin), 422)
-
-
-def reject_grant(client: TestClient, headers: dict[str, str], lot_id: int) -> str:
-    issued = client.post(
-        f"{API}/signatures/grants",
-        json={
-            "username": "admin",
-            "password": PASSWORD,
-            "meaning": "reject",
-            "record_type": "lot",
-            "record_id": str(lot_id),
-        },
-        headers=headers,
-    )
-    assert issued.status_code == 201, issued.text
-    return str(issued.json()["signing_grant"])
-
-
-def test_rejecting_an_allocated_lot_gives_its_allocations_back_and_the_line_is_allocated_afresh(
-    client: TestClient, db: Database, clock: FakeClock, shelf: Shelf
-) -> None:
-    """QA rejects lot E, which an order holds (and an earlier QA hold had flagged): the rejection
-    is not refused for the reservation — what orders hold of E is given back in the same signed
-    transaction, the line goes short, and allocating again takes the next lots by FEFO."""
-    line = order_for(db, clock, shelf)  # E 30 (all of it) and F 30 of 50
-    headers = signer(client)
-    held = client.post(
-        f"{API}/lots/{shelf.lots['E']}/holds",
-        json={"hold_type": "QA", "reason": "swab pending"},
-        headers=headers,
-    )
-    assert held.status_code == 201, held.text
-    assert {(lot, status) for _l, lot, status, _q in allocation_states(db)} == {
-        (shelf.lots["E"], "flagged"),
-        (shelf.lots["F"], "open"),
-    }
-    rejected = client.post(
-        f"{API}/lots/{shelf.lots['E']}/usage-decisions",
-        json={
-            "decision": "REJECTED",
-            "reason": "Listeria on the swab",
-            "signing_grant": reject_grant(client, headers, shelf.lots["E"]),
-        },
-        headers=headers,
-    )
-    assert rejected.status_code == 201, rejected.text
-    assert {(lot, status) for _l, lot, status, _q in allocation_states(db)} == {
-        (shelf.lots["E"], "released"),
-        (shelf.lots["F"], "open"),
-    }
-    assert shelf.lots["E"] not in reserved(db)
-    assert {status for (_loc, status, _sscc) in on_hand(db, shelf.lots["E"])} == {"REJECTED"}
-    with db.transaction(read_only=True) as uow:
-        assert uow.session.get_one(SalesOrderLine, line).status == "short"
-
-    again = client.post(f"{API}/orders/{order_of_line(db, line)}/allocate", json={}, headers=headers)
-    assert again.status_code == 200, again.text
-    assert reserved(db) == {shelf.lots["F"]: Decimal(50)}  # F 30 + 20 more; E is rejected
-    invariants_hold(db)

@@ -409,3 +409,22 @@ def test_a_release_in_the_dialog_cites_the_passing_inspection_when_the_product_h
     assert cited.status_code == 303, cited.text
     with db.transaction(read_only=True) as uow:
         assert uow.session.get_one(Lot, stock["a"]).quality_status == "RELEASED"
+
+
+def test_a_refused_form_sent_again_is_refused_again_not_replayed_as_done(
+    client: TestClient, db: Database, people: People, stock: dict[str, int]
+) -> None:
+    """A form refused with a message (here: a hold without a type) did nothing; the same form sent
+    again must say so again, not "already sent", and the corrected form is carried out."""
+    csrf = sign_in(client, "qa")
+    before = count(db, Hold)
+    form = {"hold_type": "", "reason": "seal broken", "csrf_token": csrf, "idempotency_key": "a" * 32}
+    for _ in range(2):
+        refused = client.post(f"/lots/{stock['a']}/holds", data=form, follow_redirects=False)
+        assert refused.status_code == 303
+        assert refused.headers.get("idempotent-replayed") is None
+        assert "Choose a hold type." in alerts(client.get(refused.headers["location"]).text)
+    assert count(db, Hold) == before
+    fixed = client.post(f"/lots/{stock['a']}/holds", data={**form, "hold_type": "QA"}, follow_redirects=False)
+    assert fixed.status_code == 303
+    assert count(db, Hold) == before + 1

@@ -9,6 +9,7 @@ Idempotency-Key in the same transaction as the write itself.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import inspect
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
@@ -67,6 +68,10 @@ def _lookup(uow: UnitOfWork, scope: str, key: str) -> IdempotencyRecord | None:
     ).scalar_one_or_none()
 
 
+def _hash_key(uow: UnitOfWork) -> bytes:
+    return hmac.new(uow.audit_key, b"lotline idempotency request hash", hashlib.sha256).digest()
+
+
 async def idempotency_guard(request: Request, uow: UnitOfWork = Depends(get_uow)) -> None:
     """Replay the stored response for a repeated key; refuse a key reused with another body.
 
@@ -86,8 +91,11 @@ async def idempotency_guard(request: Request, uow: UnitOfWork = Depends(get_uow)
             code="idempotency.bad_key",
             max_length=MAX_KEY_LENGTH,
         )
-    body = await request.body()
-    digest = hashlib.sha256()
+    content = getattr(request.state, "form_content", None) if header_key is None else None
+    body = content if content is not None else await request.body()
+    # Keyed, so that a request hash read from the database (a body may carry a password) cannot
+    # be tried against guesses without the server's secret.
+    digest = hmac.new(_hash_key(uow), digestmod=hashlib.sha256)
     for part in (request.method, request.url.path, request.url.query):
         digest.update(part.encode() + b"\x00")
     digest.update(body)
@@ -172,7 +180,10 @@ class LotlineRoute(APIRoute):
 def _store_idempotent(request: Request, response: Response) -> None:
     pending = getattr(request.state, "idempotency", None)
     uow: UnitOfWork | None = getattr(request.state, "uow", None)
-    if pending is None or uow is None:
+    if pending is None or uow is None or uow.rolled_back:
+        return  # a handler that rolled back did not do the work: sent again, it is tried again
+    replayable: Callable[[Response], bool] | None = getattr(request.state, "replayable", None)
+    if replayable is not None and not replayable(response):
         return
     scope, key, request_hash = pending
     now = uow.now()

@@ -153,12 +153,10 @@ def flag_for_hold(
     release: bool = False,
 ) -> int:
     """Flag the open allocations a new hold covers, for re-allocation (``release``: give them back
-    outright, as a recall or a rejection does — those an earlier hold flagged too); returns how
-    many. Picked allocations are left alone: that stock is refused at shipment."""
-    statuses = [AllocationStatus.OPEN.value]
-    if release:
-        statuses.append(AllocationStatus.FLAGGED.value)
-    query = select(Allocation).where(Allocation.lot_id == lot_id, Allocation.status.in_(statuses))
+    outright, as a recall does); returns how many."""
+    query = select(Allocation).where(
+        Allocation.lot_id == lot_id, Allocation.status == AllocationStatus.OPEN.value
+    )
     if location_id is not None:
         query = query.where(Allocation.location_id == location_id)
     if sscc is not None:

@@ -25,7 +25,6 @@ from lotline.domain.units import plain
 from lotline.lots.service import get_lot
 from lotline.models.lot import Lot
 from lotline.models.quality import InspectionRecord, QualityDecision
-from lotline.outbound import allocation
 from lotline.outbox import events
 from lotline.outbox.service import emit
 from lotline.quality.plans import active_plan
@@ -241,18 +240,6 @@ def apply_decision(
     )
     uow.session.add(row)
     uow.session.flush()
-    released = 0
-    if decision is QualityStatus.REJECTED:
-        # Rejected stock serves no order: what orders hold of it is given back before it moves
-        # (their lines go short and are allocated afresh from other lots).
-        released = allocation.flag_for_hold(
-            uow,
-            lot_id=lot.id,
-            location_id=part.location_id,
-            sscc=part.sscc,
-            reason="quality.rejected",
-            release=True,
-        )
     _move(uow, lot, takes, TARGETS[decision], decision_id=row.id, reason=reason, signature_id=signature_id)
     before = QualityStatus(lot.quality_status)
     after = before
@@ -273,8 +260,6 @@ def apply_decision(
     }
     if policy_id is not None:
         changes["policy_id"] = [None, policy_id]
-    if released:
-        changes["allocations_released"] = [None, released]
     if after is not before:
         changes["quality_status"] = [before.value, after.value]
     record(

@@ -116,17 +116,31 @@ def set_flash(response: Response, message: str, kind: str = "ok") -> None:
     response.set_cookie(FLASH_COOKIE, payload, max_age=60, httponly=True, samesite="lax", path="/")
 
 
-def _take_flash(request: Request) -> dict[str, str] | None:
-    raw = request.cookies.get(FLASH_COOKIE)
+def _decode_flash(raw: str | None) -> dict[str, str] | None:
     if not raw:
         return None
     try:
-        data = json.loads(base64.urlsafe_b64decode(raw.encode()))
+        data = json.loads(base64.urlsafe_b64decode(raw.strip('"').encode()))
     except (ValueError, TypeError):
         return None
     if not isinstance(data, dict) or not isinstance(data.get("text"), str):
         return None
     return {"kind": "error" if data.get("kind") == "error" else "ok", "text": data["text"]}
+
+
+def _take_flash(request: Request) -> dict[str, str] | None:
+    return _decode_flash(request.cookies.get(FLASH_COOKIE))
+
+
+def shows_no_error(response: Response) -> bool:
+    """The response does not carry an error message to the next page (a refused form's redirect
+    does): only such answers are replayed when the same form is sent again."""
+    for header in response.headers.getlist("set-cookie"):
+        name, _, rest = header.partition("=")
+        if name == FLASH_COOKIE:
+            flash = _decode_flash(rest.split(";", 1)[0])
+            return flash is None or flash["kind"] != "error"
+    return True
 
 
 def csrf_token_for(request: Request) -> str:
