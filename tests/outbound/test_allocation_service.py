@@ -12,7 +12,7 @@ from lotline.domain.errors import InvalidInput, NotFound
 from lotline.domain.status import HoldType, StockStatus
 from lotline.lots import service as lots
 from lotline.models.audit import AuditRecord
-from lotline.models.outbound import Allocation, SalesOrderLine
+from lotline.models.outbound import Allocation, SalesOrder, SalesOrderLine
 from lotline.models.stock import StockOnHand
 from lotline.outbound import allocation, orders
 from lotline.places import service as places
@@ -253,6 +253,10 @@ def test_a_recall_hold_gives_the_allocations_back_outright(
         assert reserved == {shelf.lots["E"]: Decimal(30)}
         statuses = dict(uow.session.execute(select(Allocation.lot_id, Allocation.status)).all())
         assert statuses == {shelf.lots["E"]: "open", shelf.lots["F"]: "released"}
+        # The line is short now, so its order is no longer allocated.
+        line = uow.session.scalars(select(SalesOrderLine).where(SalesOrderLine.order_id == order_id)).one()
+        assert line.status == "short"
+        assert uow.session.get_one(SalesOrder, order_id).status == "open"
 
 
 def test_a_wave_keeps_a_minimum_given_as_a_share_of_the_shelf_life(

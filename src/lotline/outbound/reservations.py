@@ -15,10 +15,10 @@ from sqlalchemy import ARRAY, BigInteger, Table, bindparam, column, func, select
 
 from lotline.db import MANY_ROWS, takes_arrays, violated_constraint
 from lotline.domain.errors import N_, Conflict
-from lotline.models.outbound import Allocation, SalesOrderLine
+from lotline.models.outbound import Allocation, SalesOrder, SalesOrderLine
 from lotline.models.stock import StockOnHand
 from lotline.models.types import ExactDecimal
-from lotline.outbound.orders import LineStatus
+from lotline.outbound.orders import LineStatus, OrderStatus
 from lotline.uow import UnitOfWork
 
 
@@ -179,6 +179,22 @@ def flag_for_hold(
                 SalesOrderLine.status == LineStatus.ALLOCATED.value,
             )
             .values(status=LineStatus.SHORT.value)
+            .execution_options(synchronize_session="fetch")
+        )
+        # An order is allocated only while none of its lines is short: a line just gone short
+        # reopens it.
+        uow.session.execute(
+            update(SalesOrder)
+            .where(
+                SalesOrder.id.in_(
+                    select(SalesOrderLine.order_id).where(
+                        SalesOrderLine.id.in_(sorted({r.line_id for r in rows})),
+                        SalesOrderLine.status == LineStatus.SHORT.value,
+                    )
+                ),
+                SalesOrder.status == OrderStatus.ALLOCATED.value,
+            )
+            .values(status=OrderStatus.OPEN.value, updated_at=now)
             .execution_options(synchronize_session="fetch")
         )
     uow.session.flush()
