@@ -281,11 +281,6 @@ def takes_arrays(connection: Connection) -> bool:
     return connection.dialect.name == "postgresql"
 
 
-def pipelines(connection: Connection) -> bool:
-    """Whether ``pipelined`` sends statements without waiting for each one's answer."""
-    return connection.dialect.name == "postgresql"
-
-
 @contextmanager
 def pipelined(connection: Connection) -> Iterator[None]:
     """Run the statements inside without waiting for each one's answer where the driver can
@@ -293,7 +288,7 @@ def pipelined(connection: Connection) -> Iterator[None]:
 
     Nothing inside may read a statement's result, its row count included (it is not there
     yet). A statement's error is raised by a later statement inside, or when the block ends."""
-    if not pipelines(connection):
+    if connection.dialect.name != "postgresql":  # SQLite: one statement after the other
         yield
         return
     import psycopg

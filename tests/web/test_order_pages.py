@@ -382,3 +382,15 @@ def test_an_order_form_sent_twice_creates_one_order_and_both_land_on_it(
     assert changed.status_code == 303
     assert changed.headers.get("idempotent-replayed") is None
     assert count(db, SalesOrder) == before + 3
+
+
+def test_an_order_form_with_a_malformed_idempotency_key_is_refused_and_writes_nothing(
+    client: TestClient, db: Database, shelf: Shelf
+) -> None:
+    csrf = sign_in(client, "picker")
+    before = count(db, SalesOrder)
+    sent = client.post(
+        "/orders/new", data=order_form(shelf, csrf, idempotency_key="k" * 300), follow_redirects=False
+    )
+    assert sent.status_code == 422
+    assert count(db, SalesOrder) == before
