@@ -1,5 +1,5 @@
-"""Database-side guards the ORM cannot express: append-only triggers on the audit tables and
-the stock ledger.
+"""Database-side guards the ORM cannot express: append-only triggers on the audit tables, the
+stock ledger and the genealogy edges.
 
 Migrations call these; Alembic autogenerate does not see triggers and SQLite batch mode
 drops them on a table rebuild (TRAPS.md), so any migration that rebuilds one of these tables
@@ -12,7 +12,8 @@ from sqlalchemy import Connection, text
 
 APPEND_ONLY_TABLES = ("audit_record", "audit_seal")  # guarded since migration 0001
 LEDGER_TABLES = ("stock_movement",)  # guarded since migration 0003
-GUARDED_TABLES = APPEND_ONLY_TABLES + LEDGER_TABLES
+GENEALOGY_TABLES = ("genealogy_edge",)  # guarded since migration 0009
+GUARDED_TABLES = APPEND_ONLY_TABLES + LEDGER_TABLES + GENEALOGY_TABLES
 
 _PG_FUNCTION = """
 CREATE OR REPLACE FUNCTION lotline_refuse_change() RETURNS trigger
@@ -75,14 +76,16 @@ def existing_guards(connection: Connection) -> set[str]:
         rows = connection.execute(
             text(
                 "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"
-                " AND (tgname LIKE 'audit_%' OR tgname LIKE 'stock_movement_%')"
+                " AND (tgname LIKE 'audit_%' OR tgname LIKE 'stock_movement_%'"
+                " OR tgname LIKE 'genealogy_edge_%')"
             )
         )
     else:
         rows = connection.execute(
             text(
                 "SELECT name FROM sqlite_master WHERE type = 'trigger'"
-                " AND (name LIKE 'audit_%' OR name LIKE 'stock_movement_%')"
+                " AND (name LIKE 'audit_%' OR name LIKE 'stock_movement_%'"
+                " OR name LIKE 'genealogy_edge_%')"
             )
         )
     return {row[0] for row in rows}

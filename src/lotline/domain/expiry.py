@@ -224,7 +224,9 @@ def compute_expiry(
     to the month end) − 1 day, then the month end if the rule rounds. HOURS: produced_at +
     amount hours, dated in ``site_zone``. A supplier date wins when the rule says so, and an
     earlier one always wins (we never extend what the supplier declared); with no production
-    date it is the expiry. An earlier-expiring input lot caps a produced lot.
+    date it is the expiry. An earlier-expiring input lot caps a produced lot (the caller passes
+    ``inputs`` only where the product or the kind of transformation says so); with no other
+    date the earliest input's is the lot's.
     ``supplier_expiry_gs1`` is the AI 15/17 text the supplier date was read from, if any.
     """
     zone = _zone(site_zone)
@@ -237,7 +239,7 @@ def compute_expiry(
     else:
         production_day = produced_on
     has_production = produced_at is not None if hours else produced_on is not None
-    if not has_production and supplier_expiry is None:
+    if not has_production and supplier_expiry is None and not inputs:
         raise InvalidInput(
             N_("{field} is required to date this lot."),
             field="produced_at" if hours else "produced_on",
@@ -287,8 +289,6 @@ def compute_expiry(
         if computed_date is None or rule.supplier_date_wins or supplier_earlier:
             supplier_won = True
             expiry_date, expiry_at, decided_by = supplier_expiry, None, "supplier_date"
-    assert expiry_date is not None  # production or supplier date, checked above
-
     earliest = min(inputs, key=lambda lot: (lot.expiry_date, lot.code)) if inputs else None
     input_limited = False
     if earliest is not None:
@@ -300,9 +300,12 @@ def compute_expiry(
                 lot=earliest.code,
                 date=earliest.expiry_date.isoformat(),
             )
-        if earliest.expiry_date < expiry_date:
+        # With neither a production nor a supplier date (a repack of an undated supplier lot)
+        # the input's date is the lot's.
+        if expiry_date is None or earliest.expiry_date < expiry_date:
             input_limited = True
             expiry_date, expiry_at, decided_by = earliest.expiry_date, None, "input_lot"
+    assert expiry_date is not None  # production, supplier or input date, checked above
 
     retest_date: date | None = None
     retest_capped = False
@@ -329,6 +332,11 @@ def compute_expiry(
         if earliest is None
         else {"lot": earliest.code, "expiry_date": earliest.expiry_date.isoformat()},
         "input_limited": input_limited,
+        **(
+            {"inputs": [{"lot": i.code, "expiry_date": i.expiry_date.isoformat()} for i in inputs]}
+            if inputs
+            else {}
+        ),
         "decided_by": decided_by,
         "expiry_date": expiry_date.isoformat(),
         "expiry_at": _iso(expiry_at),

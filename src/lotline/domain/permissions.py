@@ -32,6 +32,8 @@ class Permission(StrEnum):
     QUALITY_DECIDE = "quality.decide"
     ORDER_READ = "order.read"
     ORDER_WRITE = "order.write"  # enter orders, allocate and release allocations
+    PRODUCTION_READ = "production.read"
+    PRODUCTION_WRITE = "production.write"  # production orders, completions, transformations
     HOLD_PLACE = "hold.place"
     HOLD_LIFT = "hold.lift"
     RECALL_MANAGE = "recall.manage"
@@ -62,13 +64,23 @@ ROLES: dict[str, frozenset[Permission]] = {
         Permission.TOKEN_WRITE,
     },
     "warehouse": _READ - {Permission.AUDIT_READ, Permission.USER_READ}
-    | {Permission.LOT_WRITE, Permission.STOCK_MOVE, Permission.ORDER_WRITE, Permission.TOKEN_WRITE},
+    | {
+        Permission.LOT_WRITE,
+        Permission.STOCK_MOVE,
+        Permission.ORDER_WRITE,
+        Permission.PRODUCTION_WRITE,
+        Permission.TOKEN_WRITE,
+    },
+    # A production line's operators: issue inputs, declare outputs and losses; no orders, no QA.
+    "production": _READ - {Permission.AUDIT_READ, Permission.USER_READ}
+    | {Permission.LOT_WRITE, Permission.STOCK_MOVE, Permission.PRODUCTION_WRITE, Permission.TOKEN_WRITE},
     "viewer": _READ - {Permission.USER_READ},
     "integration": _READ - {Permission.USER_READ}
     | {
         Permission.LOT_WRITE,
         Permission.STOCK_MOVE,
         Permission.ORDER_WRITE,
+        Permission.PRODUCTION_WRITE,
         Permission.QUALITY_INSPECT,
         Permission.MASTER_WRITE,
         Permission.TOKEN_WRITE,

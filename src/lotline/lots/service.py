@@ -8,7 +8,7 @@ signed decision, never lifts another.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,7 +19,7 @@ from lotline.audit.service import record, record_changed, record_created, snapsh
 from lotline.catalog.service import get_product, shelf_life_rule, validate_custom_fields
 from lotline.db import next_in_sequence
 from lotline.domain.errors import N_, AlreadyExists, InvalidInput, NotFound, PermissionDenied
-from lotline.domain.expiry import RedateKind, compute_expiry, is_expired, redate
+from lotline.domain.expiry import InputLot, RedateKind, compute_expiry, is_expired, redate
 from lotline.domain.lotcode import parse_template, validate_external_code
 from lotline.domain.matrix import StockSituation
 from lotline.domain.permissions import Permission, Principal
@@ -106,8 +106,13 @@ def register_lot(
     supplier_expiry: date | None = None,
     attributes: Mapping[str, Any] | None = None,
     line: str | None = None,
+    inputs: Sequence[InputLot] = (),
+    provenance: Mapping[str, Any] | None = None,
 ) -> Lot:
-    """Register a lot in QUARANTINE: its code (generated or checked), expiry and provenance."""
+    """Register a lot in QUARANTINE: its code (generated or checked), expiry and provenance.
+
+    ``inputs``: the lots a produced lot may not outlive (compute_expiry); ``provenance``: more
+    to record with the expiry decision (the transformation that made the lot)."""
     if source not in SOURCES:
         raise InvalidInput(field="source", code="lot.bad_source")
     product = get_product(uow, product_id=product_id)
@@ -131,6 +136,7 @@ def register_lot(
         produced_on=production_date,
         produced_at=produced_at,
         supplier_expiry=supplier_expiry,
+        inputs=inputs,
         site_zone=site.time_zone,
     )
     if code is None:
@@ -157,7 +163,7 @@ def register_lot(
         expiry_date=decision.expiry_date,
         expiry_at=decision.expiry_at,
         retest_date=decision.retest_date,
-        expiry_provenance=decision.provenance,
+        expiry_provenance={**decision.provenance, **(provenance or {})},
         supplier_id=supplier_id,
         supplier_lot_code=supplier_lot_code,
         supplier_expiry_date=supplier_expiry,

@@ -29,6 +29,7 @@ from lotline.models.outbound import (
     TransportLeg,
 )
 from lotline.models.outbox import OutboxEvent
+from lotline.models.production import GenealogyEdge, ProductionOrder, Transformation
 from lotline.models.quality import (
     Attachment,
     InspectionCharacteristic,
@@ -54,6 +55,7 @@ __all__ = [
     "ConfigVersion",
     "CustomerReturn",
     "ExternalId",
+    "GenealogyEdge",
     "Hold",
     "IdempotencyRecord",
     "InspectionCharacteristic",
@@ -70,6 +72,7 @@ __all__ = [
     "Pick",
     "Product",
     "ProductPackaging",
+    "ProductionOrder",
     "QualityDecision",
     "Receipt",
     "ReceiptLine",
@@ -85,6 +88,7 @@ __all__ = [
     "StockMovement",
     "StockOnHand",
     "StorageCondition",
+    "Transformation",
     "TransportLeg",
     "Unit",
     "User",

@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lotline.models.base import Base, BigIntId, TimestampMixin
@@ -92,6 +92,15 @@ class Product(TimestampMixin, Base):
     # FEFO or FIFO for this product; None follows its category's strategy (FEFO by default).
     allocation_strategy: Mapped[str | None] = mapped_column(String(8))
     reuse_supplier_lot: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # A produced lot never outlives its earliest input when set (chilled ready meals); off, the
+    # shelf-life rule alone dates it (frozen dumplings from fresh pork).
+    expiry_capped_by_inputs: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=false()
+    )
+    # A repack of this product keeps its lot (new packaging, same lot code); off: a new lot.
+    repack_keeps_lot: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=false()
+    )
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
 
 

@@ -46,6 +46,9 @@ ALLOCATIONS_FLAGGED: Final = "lotline.allocation.flagged"
 SHIPMENT_SHIPPED: Final = "lotline.shipment.shipped"
 SHIPMENT_LEG_ARRIVED: Final = "lotline.shipment.leg_arrived"
 CUSTOMER_RETURN_RECEIVED: Final = "lotline.customer_return.received"
+PRODUCTION_ORDER_CREATED: Final = "lotline.production_order.created"
+PRODUCTION_ORDER_CLOSED: Final = "lotline.production_order.closed"
+TRANSFORMATION_POSTED: Final = "lotline.transformation.posted"
 
 ALL: Final = frozenset(
     {
@@ -56,6 +59,9 @@ ALL: Final = frozenset(
         SHIPMENT_SHIPPED,
         SHIPMENT_LEG_ARRIVED,
         CUSTOMER_RETURN_RECEIVED,
+        PRODUCTION_ORDER_CREATED,
+        PRODUCTION_ORDER_CLOSED,
+        TRANSFORMATION_POSTED,
         SITE_CREATED,
         SITE_UPDATED,
         USER_CREATED,

@@ -218,8 +218,12 @@ def post(
     reference: tuple[str, object] | None = None,
     signature_id: int | None = None,
     occurred_at: datetime | None = None,
+    transaction: Transaction | None = None,
 ) -> StockMovement:
-    """Append one movement and update on-hand; the matrix and storage rules are asked first."""
+    """Append one movement and update on-hand; the matrix and storage rules are asked first.
+
+    ``transaction``: what the matrix is asked instead of the kind's own (a rework consumes
+    rejected stock: REWORK, not CONSUME)."""
     shape = SHAPES[kind]
     if shape.from_bucket != (source is not None) or shape.to_bucket != (target is not None):
         raise ValueError(
@@ -237,9 +241,9 @@ def post(
     target_location = _location(uow, target.location_id, "to_location_id") if target else None
     source_location = _location(uow, source.location_id, "from_location_id") if source else None
     if source is not None:
-        transaction = transaction_for(kind, target_location)
-        if transaction is not None:
-            check(transaction, situation_of(uow, lot=lot, bucket=source, now=now))
+        asked = transaction or transaction_for(kind, target_location)
+        if asked is not None:
+            check(asked, situation_of(uow, lot=lot, bucket=source, now=now))
     # Putaway, moves and transfers must keep the product's condition; stock arriving from
     # outside (a receipt, a return) lands where the document says and is put away from there.
     if (

@@ -86,6 +86,7 @@ ROLE = {
     "qa": N_("QA inspector"),
     "warehouse": N_("Warehouse"),
     "viewer": N_("Viewer (read only)"),
+    "production": N_("Production operator"),
     "integration": N_("Integration (ERP/WMS/MES)"),
 }
 
