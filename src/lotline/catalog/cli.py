@@ -236,6 +236,8 @@ def show_product(code: str, as_json: bool = JSON_OPTION) -> None:
                     minimum_shelf_life(product.min_ship_days, product.min_ship_percent),
                 ),
                 (t("reuses the supplier's lot code"), product.reuse_supplier_lot),
+                (t("produced lots capped by their earliest input"), product.expiry_capped_by_inputs),
+                (t("a repack keeps the lot"), product.repack_keeps_lot),
                 (t("active"), product.active),
                 (t("created"), product.created_at),
                 (t("updated"), product.updated_at),

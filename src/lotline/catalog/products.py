@@ -30,6 +30,7 @@ SHELF_LIFE_FIELDS = (
     "min_receipt_percent",
     "min_ship_days",
     "min_ship_percent",
+    "expiry_capped_by_inputs",
 )
 # The code names the product elsewhere and its stock is counted in its unit of its lot type's
 # lots: an update may repeat them, never change them.

@@ -235,6 +235,10 @@ class ProductCreate(RequestBody):
         default=None, description="fefo or fifo; none follows the category's (FEFO by default)"
     )
     reuse_supplier_lot: Flag = False
+    expiry_capped_by_inputs: Flag = Field(
+        default=False, description="A produced lot never outlives its earliest input lot"
+    )
+    repack_keeps_lot: Flag = Field(default=False, description="A repack keeps the lot (else: a new lot)")
     active: Flag = True
 
 
@@ -267,6 +271,8 @@ class ProductUpdate(Changes):
     min_ship_percent: Percent | None = None
     allocation_strategy: AllocationStrategy | None = Field(default=None, description="Send null to clear it")
     reuse_supplier_lot: Flag | None = None
+    expiry_capped_by_inputs: Flag | None = None
+    repack_keeps_lot: Flag | None = None
     active: Flag | None = None
     reason: Reason = None
 
@@ -298,6 +304,8 @@ class ProductRead(BaseModel):
     min_ship_percent: Decimal | None
     allocation_strategy: str | None
     reuse_supplier_lot: bool
+    expiry_capped_by_inputs: bool
+    repack_keeps_lot: bool
     active: bool
     created_at: datetime
     updated_at: datetime

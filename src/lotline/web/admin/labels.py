@@ -58,6 +58,8 @@ FIELD = {
     "min_ship_days": N_("Minimum at shipment (days)"),
     "min_ship_percent": N_("Minimum at shipment (%)"),
     "reuse_supplier_lot": N_("Reuse the supplier's lot code"),
+    "expiry_capped_by_inputs": N_("Produced lots never outlive their earliest input"),
+    "repack_keeps_lot": N_("A repack keeps the lot"),
     "active": N_("Active"),
     "min_temp_c": N_("Lowest temperature (°C)"),
     "max_temp_c": N_("Highest temperature (°C)"),

@@ -47,7 +47,15 @@ _TEXT_FIELDS = (
     "expiry_kind",
     "retest_days",
 )
-_FLAGS = ("catch_weight", "round_to_month_end", "supplier_date_wins", "reuse_supplier_lot", "active")
+_FLAGS = (
+    "catch_weight",
+    "round_to_month_end",
+    "supplier_date_wins",
+    "reuse_supplier_lot",
+    "expiry_capped_by_inputs",
+    "repack_keeps_lot",
+    "active",
+)
 
 
 def _like(text: str) -> str:
