@@ -8,13 +8,20 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import DBAPIError
 
+from lotline.domain.errors import LotlineError
 from lotline.domain.ledger import MovementKind, Quantity, Term
+from lotline.domain.matrix import TransactionNotAllowed
 from lotline.domain.status import QualityStatus, StockStatus
 from lotline.domain.transformation import LossKind, TransformationKind
+from lotline.models.audit import AuditRecord
+from lotline.models.catalog import Product
 from lotline.models.lot import Lot
-from lotline.models.production import GenealogyEdge
+from lotline.models.outbox import OutboxEvent
+from lotline.models.production import GenealogyEdge, Transformation
+from lotline.models.stock import StockMovement
 from lotline.production import genealogy, orders
 from lotline.production.service import Loss, Make, Request, Take, transform
 from lotline.stock import check
@@ -162,3 +169,236 @@ def test_mass_balance_closes_for_every_lot(db: Database, clock: FakeClock, kitch
         assert balances[made["dumpling"]].on_hand.base == 300
         for lot_id, balance in balances.items():
             assert balance.closes, (lot_id, balance)
+
+
+def _rows(db: Database) -> tuple[int, ...]:
+    """Transformations, movements, lots, edges, audit records and events: what a refusal must not change."""
+    with db.transaction(read_only=True) as uow:
+        return tuple(
+            int(uow.session.scalar(select(func.count()).select_from(model)) or 0)
+            for model in (Transformation, StockMovement, Lot, GenealogyEdge, AuditRecord, OutboxEvent)
+        )
+
+
+def _filling_request(kitchen: Kitchen, order_id: int, *inputs: Take) -> Request:
+    return Request(
+        kind=TransformationKind.PRODUCTION,
+        site_id=kitchen.site,
+        production_order_id=order_id,
+        inputs=list(inputs),
+        outputs=[Make(kitchen.products["FILLING"], Amount(Decimal(50), KG), kitchen.qa_area)],
+    )
+
+
+@pytest.mark.parametrize(("blocked", "reason"), [("PORK-Q", "quality.quarantine"), ("CABBAGE-H", "hold.qa")])
+def test_a_quarantined_or_held_input_is_refused_and_nothing_is_written(
+    db: Database, clock: FakeClock, kitchen: Kitchen, blocked: str, reason: str
+) -> None:
+    order = _order(db, clock, kitchen, "FILLING", 50)
+    before = _rows(db)
+    with pytest.raises(TransactionNotAllowed) as refused, db.transaction(clock=clock) as uow:
+        transform(
+            uow,
+            principal=None,
+            request=_filling_request(kitchen, order, _take(kitchen, "PORK", 20), _take(kitchen, blocked, 30)),
+        )
+    assert refused.value.field == "inputs.1.lot_id"
+    assert reason in refused.value.params["blocked_by"]
+    assert _rows(db) == before
+
+
+def test_an_expired_input_is_refused(db: Database, clock: FakeClock, kitchen: Kitchen) -> None:
+    order = _order(db, clock, kitchen, "FILLING", 50)
+    clock.advance(days=5)  # the pork (today + 4) has expired; the cabbage has not
+    before = _rows(db)
+    with pytest.raises(TransactionNotAllowed) as refused, db.transaction(clock=clock) as uow:
+        transform(uow, principal=None, request=_filling_request(kitchen, order, _take(kitchen, "PORK", 20)))
+    assert "expired" in refused.value.params["blocked_by"]
+    assert _rows(db) == before
+
+
+def test_consuming_more_than_is_there_is_refused_naming_the_line(
+    db: Database, clock: FakeClock, kitchen: Kitchen
+) -> None:
+    order = _order(db, clock, kitchen, "FILLING", 50)
+    before = _rows(db)
+    with pytest.raises(LotlineError) as refused, db.transaction(clock=clock) as uow:
+        transform(
+            uow,
+            principal=None,
+            request=_filling_request(
+                kitchen, order, _take(kitchen, "CABBAGE", 10), _take(kitchen, "PORK", 201)
+            ),
+        )
+    assert (refused.value.code, refused.value.field) == ("stock.insufficient", "inputs.1.quantity")
+    assert _rows(db) == before
+
+
+def test_a_loss_must_be_of_an_input_lot(db: Database, clock: FakeClock, kitchen: Kitchen) -> None:
+    order = _order(db, clock, kitchen, "FILLING", 50)
+    request = _filling_request(kitchen, order, _take(kitchen, "PORK", 20))
+    stray = Loss(kitchen.lots["FLOUR"], Source(kitchen.raw_bin), Amount(Decimal(1), KG), LossKind.TRIM)
+    with pytest.raises(LotlineError) as refused, db.transaction(clock=clock) as uow:
+        transform(uow, principal=None, request=Request(**{**vars(request), "losses": [stray]}))
+    assert (refused.value.code, refused.value.field) == ("transformation.loss_not_input", "losses.0.lot_id")
+
+
+def test_a_closed_order_takes_no_completion(db: Database, clock: FakeClock, kitchen: Kitchen) -> None:
+    order = _order(db, clock, kitchen, "FILLING", 50)
+    with db.transaction(clock=clock) as uow:
+        orders.finish_order(uow, principal=None, order_id=order, status=orders.OrderStatus.CLOSED)
+    with pytest.raises(LotlineError) as refused, db.transaction(clock=clock) as uow:
+        transform(uow, principal=None, request=_filling_request(kitchen, order, _take(kitchen, "PORK", 20)))
+    assert refused.value.code == "production.order_closed"
+
+
+def _lot_row(db: Database, lot_id: int) -> tuple[object, ...]:
+    with db.transaction(read_only=True) as uow:
+        lot = uow.session.get_one(Lot, lot_id)
+        return (lot.code, lot.product_id, lot.expiry_date, lot.quality_status, lot.production_date)
+
+
+def _flour_to(kitchen: Kitchen, kind: TransformationKind, *quantities: int, **extra: object) -> Request:
+    return Request(
+        kind=kind,
+        site_id=kitchen.site,
+        inputs=[_take(kitchen, "FLOUR", sum(quantities))],
+        outputs=[
+            Make(kitchen.products["FLOUR"], Amount(Decimal(q), KG), kitchen.raw_bin) for q in quantities
+        ],
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def test_a_repack_makes_a_new_lot_with_the_input_dates_and_an_edge(
+    db: Database, clock: FakeClock, kitchen: Kitchen
+) -> None:
+    flour_before = _lot_row(db, kitchen.lots["FLOUR"])
+    _t, (repacked,) = _complete(db, clock, kitchen, _flour_to(kitchen, TransformationKind.REPACK, 100))
+    assert _lot_row(db, kitchen.lots["FLOUR"]) == flour_before  # nothing edited in place
+    with db.transaction(read_only=True) as uow:
+        lot = uow.session.get_one(Lot, repacked)
+        flour = uow.session.get_one(Lot, kitchen.lots["FLOUR"])
+        assert repacked != flour.id
+        assert (lot.production_date, lot.expiry_date) == (flour.production_date, flour.expiry_date)
+        assert lot.quality_status == "QUARANTINE"
+        assert [n.lot_id for n in genealogy.made_from(uow, lot_id=repacked)] == [flour.id]
+        transformation = uow.session.scalars(select(Transformation)).one()
+        assert transformation.kind == "repack"
+
+
+def test_a_repack_of_a_product_that_keeps_its_lot_writes_no_edge(
+    db: Database, clock: FakeClock, kitchen: Kitchen
+) -> None:
+    with db.transaction(clock=clock) as uow:
+        uow.session.get_one(Product, kitchen.products["FLOUR"]).repack_keeps_lot = True
+    request = _flour_to(kitchen, TransformationKind.REPACK, 25, 25)
+    request = Request(
+        **{
+            **vars(request),
+            "outputs": [
+                Make(kitchen.products["FLOUR"], Amount(Decimal(25), KG), kitchen.raw_bin, sscc=sscc)
+                for sscc in ("000000000000000017", "000000000000000024")
+            ],
+        }
+    )
+    _t, outputs = _complete(db, clock, kitchen, request)
+    assert outputs == [kitchen.lots["FLOUR"], kitchen.lots["FLOUR"]]
+    with db.transaction(read_only=True) as uow:
+        assert uow.session.scalar(select(func.count()).select_from(GenealogyEdge)) == 0
+        assert check.differences(uow) == []
+        balance = check.mass_balances(uow, [kitchen.lots["FLOUR"]])[kitchen.lots["FLOUR"]]
+        assert balance.on_hand.base == 1000
+        assert balance.closes
+
+
+def test_a_split_makes_numbered_sub_lots_that_add_up(
+    db: Database, clock: FakeClock, kitchen: Kitchen
+) -> None:
+    _t, subs = _complete(db, clock, kitchen, _flour_to(kitchen, TransformationKind.SPLIT, 60, 40))
+    with db.transaction(read_only=True) as uow:
+        codes = [uow.session.get_one(Lot, lot_id).code for lot_id in subs]
+        assert codes == [f"{kitchen.codes['FLOUR']}-1", f"{kitchen.codes['FLOUR']}-2"]
+        gave = {n.lot_id: n.qty for n in genealogy.used_in(uow, lot_id=kitchen.lots["FLOUR"])}
+        assert gave == {subs[0]: Decimal(100), subs[1]: Decimal(100)}
+    # A second split of the same lot goes on numbering.
+    _t, more = _complete(db, clock, kitchen, _flour_to(kitchen, TransformationKind.SPLIT, 5, 5))
+    with db.transaction(read_only=True) as uow:
+        assert uow.session.get_one(Lot, more[0]).code == f"{kitchen.codes['FLOUR']}-3"
+
+
+def test_a_split_that_does_not_add_up_is_refused(db: Database, clock: FakeClock, kitchen: Kitchen) -> None:
+    request = _flour_to(kitchen, TransformationKind.SPLIT, 60, 40)
+    uneven = Request(**{**vars(request), "inputs": [_take(kitchen, "FLOUR", 101)]})
+    before = _rows(db)
+    with pytest.raises(LotlineError) as refused, db.transaction(clock=clock) as uow:
+        transform(uow, principal=None, request=uneven)
+    assert (refused.value.code, refused.value.field) == ("transformation.unbalanced", "outputs")
+    assert _rows(db) == before
+
+
+def test_a_merge_takes_the_earliest_expiry_of_its_lots(
+    db: Database, clock: FakeClock, kitchen: Kitchen
+) -> None:
+    _t, subs = _complete(db, clock, kitchen, _flour_to(kitchen, TransformationKind.SPLIT, 30, 20))
+    # Make the two parts differ: the second one's expiry moved earlier, by a signed re-dating in life.
+    with db.transaction(clock=clock) as uow:
+        for lot_id in subs:
+            uow.session.get_one(Lot, lot_id).quality_status = "RELEASED"
+        early = uow.session.get_one(Lot, subs[1])
+        early.expiry_date = early.expiry_date - timedelta(days=30)
+        post(
+            uow,
+            kind=MovementKind.STATUS,
+            lot=uow.session.get_one(Lot, subs[0]),
+            quantity=Quantity(Decimal(30)),
+            entered_qty=Decimal(30),
+            entered_unit=KG,
+            source=Bucket(kitchen.raw_bin, StockStatus.QUARANTINE),
+            target=Bucket(kitchen.raw_bin, StockStatus.AVAILABLE),
+        )
+        post(
+            uow,
+            kind=MovementKind.STATUS,
+            lot=early,
+            quantity=Quantity(Decimal(20)),
+            entered_qty=Decimal(20),
+            entered_unit=KG,
+            source=Bucket(kitchen.raw_bin, StockStatus.QUARANTINE),
+            target=Bucket(kitchen.raw_bin, StockStatus.AVAILABLE),
+        )
+        early_expiry = early.expiry_date
+    request = Request(
+        kind=TransformationKind.MERGE,
+        site_id=kitchen.site,
+        inputs=[
+            Take(lot_id, Source(kitchen.raw_bin), Amount(Decimal(q), KG))
+            for lot_id, q in zip(subs, (30, 20), strict=True)
+        ],
+        outputs=[Make(kitchen.products["FLOUR"], Amount(Decimal(50), KG), kitchen.raw_bin)],
+    )
+    _t, (merged,) = _complete(db, clock, kitchen, request)
+    with db.transaction(read_only=True) as uow:
+        lot = uow.session.get_one(Lot, merged)
+        assert lot.expiry_date == early_expiry
+        assert lot.expiry_provenance["decided_by"] == "input_lot"
+        assert {n.lot_id for n in genealogy.made_from(uow, lot_id=merged)} == set(subs)
+
+
+def test_a_merge_of_one_lot_is_refused(db: Database, clock: FakeClock, kitchen: Kitchen) -> None:
+    request = Request(
+        kind=TransformationKind.MERGE,
+        site_id=kitchen.site,
+        inputs=[_take(kitchen, "FLOUR", 10)],
+        outputs=[Make(kitchen.products["FLOUR"], Amount(Decimal(10), KG), kitchen.raw_bin)],
+    )
+    with pytest.raises(LotlineError) as refused, db.transaction(clock=clock) as uow:
+        transform(uow, principal=None, request=request)
+    assert (refused.value.code, refused.value.field) == ("transformation.lot_count", "inputs")
+
+
+def test_genealogy_edges_are_append_only(db: Database, clock: FakeClock, kitchen: Kitchen) -> None:
+    _complete(db, clock, kitchen, _flour_to(kitchen, TransformationKind.REPACK, 10))
+    for statement in (update(GenealogyEdge).values(qty=Decimal(1)), delete(GenealogyEdge)):
+        with pytest.raises(DBAPIError), db.transaction(clock=clock) as uow:
+            uow.session.execute(statement)

@@ -8,7 +8,9 @@ there — the output lots are registered (expiry from the product's rule, capped
 input where the kind or the product says so, with provenance), their stock lands in QUARANTINE
 (or in the input's status for a repack that keeps its lot), and one genealogy edge is written
 per input lot × output lot. A trusted product's signed release policy may then release an output;
-the caller (an MES's token included) never releases anything by itself.
+the caller (an MES's token included) never releases anything by itself. A rework is signed
+(meaning ``rework``) for its first input lot: the grant is asked for record type ``lot`` and
+that lot's id.
 
 Errors name the line they concern: ``inputs.2.quantity``, ``outputs.0.location_id``.
 """
@@ -244,16 +246,20 @@ def _sign(
     request: Request,
     transformation: Transformation,
     summary: Mapping[str, object],
+    first_lot_id: int,
 ) -> int:
-    """The signed decision a rework rests on, bound to what goes in and what comes out."""
+    """The signed decision a rework rests on, bound to what goes in and what comes out.
+
+    It is signed for the first input lot (the grant asked for beforehand: meaning ``rework``,
+    record type ``lot``, that lot's id), as a scrap or a return is: the lot being disposed of."""
     signature = signatures.sign(
         uow,
         principal=principal,
         grant_secret=request.signing_grant,
         meaning=Meaning.REWORK,
-        record_type="transformation",
-        record_id=transformation.id,
-        content={"number": transformation.number, **summary},
+        record_type="lot",
+        record_id=first_lot_id,
+        content={"transformation": transformation.number, **summary},
         comment=transformation.reason,
     )
     return signature.id
@@ -353,7 +359,9 @@ def transform(uow: UnitOfWork, *, principal: Principal | None, request: Request)
     signature_id = None
     if SHAPES[kind].signed:
         assert principal is not None
-        signature_id = transformation.signature_id = _sign(uow, principal, request, transformation, summary)
+        signature_id = transformation.signature_id = _sign(
+            uow, principal, request, transformation, summary, taken[0].taking.lot.id
+        )
     reference = (REFERENCE, transformation.id)
     movements: list[StockMovement] = []
     consumed: dict[int, Decimal] = defaultdict(Decimal)
