@@ -11,9 +11,12 @@ import pytest
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import DBAPIError
 
+from lotline.auth import service as auth
 from lotline.domain.errors import LotlineError
 from lotline.domain.ledger import MovementKind, Quantity, Term
 from lotline.domain.matrix import TransactionNotAllowed
+from lotline.domain.permissions import Principal
+from lotline.domain.signature import Meaning
 from lotline.domain.status import QualityStatus, StockStatus
 from lotline.domain.transformation import LossKind, TransformationKind
 from lotline.models.audit import AuditRecord
@@ -24,11 +27,12 @@ from lotline.models.production import GenealogyEdge, Transformation
 from lotline.models.stock import StockMovement
 from lotline.production import genealogy, orders
 from lotline.production.service import Loss, Make, Request, Take, transform
+from lotline.signatures import service as signatures
 from lotline.stock import check
 from lotline.stock.operations import Amount, Source
 from lotline.stock.service import Bucket, post
 from lotline.uow import Database
-from tests.app_fixtures import People
+from tests.app_fixtures import PASSWORD, People
 from tests.conftest import FakeClock
 from tests.production_fixtures import Kitchen, build_kitchen
 
@@ -402,3 +406,82 @@ def test_genealogy_edges_are_append_only(db: Database, clock: FakeClock, kitchen
     for statement in (update(GenealogyEdge).values(qty=Decimal(1)), delete(GenealogyEdge)):
         with pytest.raises(DBAPIError), db.transaction(clock=clock) as uow:
             uow.session.execute(statement)
+
+
+def _principal(db: Database, who: str) -> Principal:
+    with db.transaction(read_only=True) as uow:
+        return auth.principal_for(auth.get_user_by_name(uow, username=who, field="user"))
+
+
+def _rework_grant(db: Database, clock: FakeClock, who: str, lot_id: int) -> str:
+    with db.transaction(clock=clock) as uow:
+        secret, _grant = signatures.authorize_signing(
+            uow,
+            principal=_principal(db, who),
+            web_session=None,
+            username=who,
+            password=PASSWORD,
+            meaning=Meaning.REWORK,
+            record_type="lot",
+            record_id=str(lot_id),
+            client_ip=None,
+        )
+        return secret
+
+
+def test_a_rework_of_a_rejected_lot_is_a_signed_transformation(
+    db: Database, clock: FakeClock, kitchen: Kitchen
+) -> None:
+    flour = kitchen.lots["FLOUR"]
+    with db.transaction(clock=clock) as uow:
+        lot = uow.session.get_one(Lot, flour)
+        lot.quality_status = QualityStatus.REJECTED.value
+        post(
+            uow,
+            kind=MovementKind.STATUS,
+            lot=lot,
+            quantity=Quantity(Decimal(1000)),
+            entered_qty=Decimal(1000),
+            entered_unit=KG,
+            source=Bucket(kitchen.raw_bin, StockStatus.AVAILABLE),
+            target=Bucket(kitchen.raw_bin, StockStatus.REJECTED),
+        )
+    rejected_before = _lot_row(db, flour)
+    request = Request(
+        kind=TransformationKind.REWORK,
+        site_id=kitchen.site,
+        inputs=[Take(flour, Source(kitchen.raw_bin), Amount(Decimal(200), KG))],
+        losses=[Loss(flour, Source(kitchen.raw_bin), Amount(Decimal(5), KG), LossKind.OTHER, "sieved out")],
+        outputs=[Make(kitchen.products["FLOUR"], Amount(Decimal(195), KG), kitchen.qa_area)],
+        reason="re-sieved after foreign-body finding",
+    )
+    admin = _principal(db, "admin")
+    # Unsigned: refused, nothing written.
+    before = _rows(db)
+    with pytest.raises(LotlineError) as refused, db.transaction(clock=clock) as uow:
+        transform(uow, principal=admin, request=request)
+    assert (refused.value.code, refused.value.field) == ("signature.bad_grant", "signing_grant")
+    assert _rows(db) == before
+    # A line operator may post production at the site, but not take the quality decision a rework is.
+    with db.transaction(clock=clock) as uow:
+        operator = auth.create_user(uow, username="line.a", display_name="Line A", password=PASSWORD)
+        auth.grant_role(uow, user_id=operator.id, role="production", site_id=kitchen.site, reason="tests")
+    with pytest.raises(LotlineError) as refused, db.transaction(clock=clock) as uow:
+        transform(uow, principal=_principal(db, "line.a"), request=request)
+    assert (refused.value.code, refused.value.field) == ("auth.forbidden", "signing_grant")
+    signed = Request(**{**vars(request), "signing_grant": _rework_grant(db, clock, "admin", flour)})
+    with db.transaction(clock=clock) as uow:
+        outcome = transform(uow, principal=admin, request=signed)
+        reworked = outcome.output_lots[0]
+        assert outcome.transformation.signature_id is not None
+        assert reworked.id != flour
+        assert reworked.quality_status == "QUARANTINE"
+        assert reworked.expiry_date <= kitchen.expiry["FLOUR"]
+        assert [n.lot_id for n in genealogy.made_from(uow, lot_id=reworked.id)] == [flour]
+        kinds = set(
+            uow.session.scalars(
+                select(StockMovement.kind).where(StockMovement.txn_id == outcome.transformation.txn_id)
+            )
+        )
+        assert kinds == {"consume", "loss", "produce"}
+    assert _lot_row(db, flour) == rejected_before  # the rejected lot is not edited in place
