@@ -23,10 +23,15 @@ from lotline.catalog import service as catalog
 from lotline.domain.expiry import local_today
 from lotline.domain.ledger import MovementKind, Quantity
 from lotline.domain.status import HoldType, QualityStatus, StockStatus
+from lotline.domain.transformation import LossKind, TransformationKind
 from lotline.lots import service as lots
+from lotline.models.lot import Lot
 from lotline.places import service as places
+from lotline.production import orders
+from lotline.production.service import Loss, Make, Request, Take, transform
 from lotline.stock import service as stock
-from lotline.stock.service import Bucket
+from lotline.stock.operations import Amount, Source
+from lotline.stock.service import Bucket, post
 from lotline.uow import Database
 from tests.app_fixtures import People
 from tests.conftest import FakeClock
@@ -135,3 +140,79 @@ def build_kitchen(db: Database, clock: FakeClock, people: People) -> Kitchen:
                 lots.place_hold(uow, lot_id=lot.id, hold_type=HoldType.QA, reason="foreign body complaint")
             ids[name], codes[name], expiry[name] = lot.id, lot.code, lot.expiry_date
         return Kitchen(site, products, ids, codes, expiry, raw_bin.id, qa_area.id, today)
+
+
+KG = "KGM"
+
+
+def take(kitchen: Kitchen, name: str, qty: int) -> Take:
+    """``qty`` KGM of a raw-material lot from bin RM-1."""
+    return Take(kitchen.lots[name], Source(kitchen.raw_bin), Amount(Decimal(qty), KG))
+
+
+def open_order(db: Database, clock: FakeClock, kitchen: Kitchen, product: str, qty: int) -> int:
+    with db.transaction(clock=clock) as uow:
+        return orders.create_order(
+            uow,
+            principal=None,
+            order=orders.OrderInput(kitchen.site, kitchen.products[product], Decimal(qty), KG, line="L1"),
+        ).id
+
+
+def complete(db: Database, clock: FakeClock, request: Request) -> tuple[int, list[int]]:
+    with db.transaction(clock=clock) as uow:
+        outcome = transform(uow, principal=None, request=request)
+        return outcome.transformation.id, [lot.id for lot in outcome.output_lots]
+
+
+def two_level_run(db: Database, clock: FakeClock, kitchen: Kitchen) -> dict[str, int]:
+    """Pork + cabbage → filling (with drip loss); filling + flour → dumplings."""
+    filling_order = open_order(db, clock, kitchen, "FILLING", 150)
+    _t1, (filling,) = complete(
+        db,
+        clock,
+        Request(
+            kind=TransformationKind.PRODUCTION,
+            site_id=kitchen.site,
+            production_order_id=filling_order,
+            inputs=[take(kitchen, "PORK", 100), take(kitchen, "CABBAGE", 60)],
+            losses=[
+                Loss(kitchen.lots["CABBAGE"], Source(kitchen.raw_bin), Amount(Decimal(10), KG), LossKind.DRIP)
+            ],
+            outputs=[Make(kitchen.products["FILLING"], Amount(Decimal(150), KG), kitchen.qa_area)],
+        ),
+    )
+    with db.transaction(clock=clock) as uow:
+        # QA releases the filling before it is used: quarantined outputs cannot be consumed.
+        lot = uow.session.get_one(Lot, filling)
+        lot.quality_status = QualityStatus.RELEASED.value
+        post(
+            uow,
+            kind=MovementKind.STATUS,
+            lot=lot,
+            quantity=Quantity(Decimal(150)),
+            entered_qty=Decimal(150),
+            entered_unit=KG,
+            source=Bucket(kitchen.qa_area, StockStatus.QUARANTINE),
+            target=Bucket(kitchen.qa_area, StockStatus.AVAILABLE),
+        )
+    dumpling_order = open_order(db, clock, kitchen, "DUMPLING", 400)
+    _t2, (dumpling, dumpling_f) = complete(
+        db,
+        clock,
+        Request(
+            kind=TransformationKind.PRODUCTION,
+            site_id=kitchen.site,
+            production_order_id=dumpling_order,
+            inputs=[
+                Take(filling, Source(kitchen.qa_area), Amount(Decimal(140), KG)),
+                take(kitchen, "FLOUR", 250),
+            ],
+            losses=[Loss(filling, Source(kitchen.qa_area), Amount(Decimal(10), KG), LossKind.COOKING)],
+            outputs=[
+                Make(kitchen.products["DUMPLING"], Amount(Decimal(300), KG), kitchen.qa_area),
+                Make(kitchen.products["DUMPLING-F"], Amount(Decimal(80), KG), kitchen.qa_area),
+            ],
+        ),
+    )
+    return {"filling": filling, "dumpling": dumpling, "dumpling_f": dumpling_f}

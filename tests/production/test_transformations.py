@@ -34,7 +34,7 @@ from lotline.stock.service import Bucket, post
 from lotline.uow import Database
 from tests.app_fixtures import PASSWORD, People
 from tests.conftest import FakeClock
-from tests.production_fixtures import Kitchen, build_kitchen
+from tests.production_fixtures import Kitchen, build_kitchen, complete, open_order, take, two_level_run
 
 KG = "KGM"
 
@@ -44,78 +44,11 @@ def kitchen(db: Database, clock: FakeClock, people: People) -> Kitchen:
     return build_kitchen(db, clock, people)
 
 
-def _take(kitchen: Kitchen, name: str, qty: int) -> Take:
-    return Take(kitchen.lots[name], Source(kitchen.raw_bin), Amount(Decimal(qty), KG))
-
-
-def _order(db: Database, clock: FakeClock, kitchen: Kitchen, product: str, qty: int) -> int:
-    with db.transaction(clock=clock) as uow:
-        return orders.create_order(
-            uow,
-            principal=None,
-            order=orders.OrderInput(kitchen.site, kitchen.products[product], Decimal(qty), KG, line="L1"),
-        ).id
+_take, _order, _two_levels = take, open_order, two_level_run
 
 
 def _complete(db: Database, clock: FakeClock, kitchen: Kitchen, request: Request) -> tuple[int, list[int]]:
-    with db.transaction(clock=clock) as uow:
-        outcome = transform(uow, principal=None, request=request)
-        return outcome.transformation.id, [lot.id for lot in outcome.output_lots]
-
-
-def _two_levels(db: Database, clock: FakeClock, kitchen: Kitchen) -> dict[str, int]:
-    """Pork + cabbage → filling (with drip loss); filling + flour → dumplings."""
-    filling_order = _order(db, clock, kitchen, "FILLING", 150)
-    _t1, (filling,) = _complete(
-        db,
-        clock,
-        kitchen,
-        Request(
-            kind=TransformationKind.PRODUCTION,
-            site_id=kitchen.site,
-            production_order_id=filling_order,
-            inputs=[_take(kitchen, "PORK", 100), _take(kitchen, "CABBAGE", 60)],
-            losses=[
-                Loss(kitchen.lots["CABBAGE"], Source(kitchen.raw_bin), Amount(Decimal(10), KG), LossKind.DRIP)
-            ],
-            outputs=[Make(kitchen.products["FILLING"], Amount(Decimal(150), KG), kitchen.qa_area)],
-        ),
-    )
-    with db.transaction(clock=clock) as uow:
-        # QA releases the filling before it is used: quarantined outputs cannot be consumed.
-        lot = uow.session.get_one(Lot, filling)
-        lot.quality_status = QualityStatus.RELEASED.value
-        post(
-            uow,
-            kind=MovementKind.STATUS,
-            lot=lot,
-            quantity=Quantity(Decimal(150)),
-            entered_qty=Decimal(150),
-            entered_unit=KG,
-            source=Bucket(kitchen.qa_area, StockStatus.QUARANTINE),
-            target=Bucket(kitchen.qa_area, StockStatus.AVAILABLE),
-        )
-    dumpling_order = _order(db, clock, kitchen, "DUMPLING", 400)
-    _t2, (dumpling, dumpling_f) = _complete(
-        db,
-        clock,
-        kitchen,
-        Request(
-            kind=TransformationKind.PRODUCTION,
-            site_id=kitchen.site,
-            production_order_id=dumpling_order,
-            inputs=[
-                Take(filling, Source(kitchen.qa_area), Amount(Decimal(140), KG)),
-                _take(kitchen, "FLOUR", 250),
-            ],
-            losses=[Loss(filling, Source(kitchen.qa_area), Amount(Decimal(10), KG), LossKind.COOKING)],
-            outputs=[
-                Make(kitchen.products["DUMPLING"], Amount(Decimal(300), KG), kitchen.qa_area),
-                Make(kitchen.products["DUMPLING-F"], Amount(Decimal(80), KG), kitchen.qa_area),
-            ],
-        ),
-    )
-    return {"filling": filling, "dumpling": dumpling, "dumpling_f": dumpling_f}
+    return complete(db, clock, request)
 
 
 def test_two_levels_record_edges_and_cap_expiry_where_configured(
