@@ -281,6 +281,12 @@ def transform(uow: UnitOfWork, *, principal: Principal | None, request: Request)
         _count(group, items)
     order = _order(uow, request.production_order_id, site, kind)
     moment = request.occurred_at or uow.now()
+    if moment.tzinfo is None:
+        raise InvalidInput(
+            N_("{field} needs a time zone (an offset or Z)."),
+            field="occurred_at",
+            code="transformation.naive_time",
+        )
     if moment > uow.now():
         raise InvalidInput(
             N_("{field} cannot be in the future."), field="occurred_at", code="transformation.future"
