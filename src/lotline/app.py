@@ -29,6 +29,7 @@ from lotline.outbound.api import router as orders_router
 from lotline.outbound.shipping_api import router as shipping_router
 from lotline.outbox.api import router as events_router
 from lotline.places.api import router as places_router
+from lotline.production.api import router as production_router
 from lotline.quality.api import router as quality_router
 from lotline.signatures.api import router as signatures_router
 from lotline.sites.api import router as sites_router
@@ -39,6 +40,7 @@ from lotline.web import boards, pages, quality_pages, shell, stock_pages
 from lotline.web import fulfilment as fulfilment_pages
 from lotline.web import lots as lot_pages
 from lotline.web import outbound as outbound_pages
+from lotline.web import production as production_pages
 from lotline.web import receiving as receiving_pages
 
 API_PREFIX = "/api/v1"
@@ -132,6 +134,7 @@ def create_app(
         quality_router,
         orders_router,
         shipping_router,
+        production_router,
         signatures_router,
         audit_router,
         events_router,
@@ -147,6 +150,7 @@ def create_app(
     app.include_router(stock_pages.router)
     app.include_router(quality_pages.router)
     app.include_router(outbound_pages.router)
+    app.include_router(production_pages.router)
     app.include_router(fulfilment_pages.router)
     app.include_router(admin_pages.router)
     app.state.html_problem = shell.problem_page

@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -71,6 +71,7 @@ from lotline.stock.service import Bucket, new_txn, post
 from lotline.uow import UnitOfWork
 
 REFERENCE = "transformation"
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)  # no completion is posted for earlier
 MAX_LINES = 200  # inputs, outputs or losses in one transformation
 # A rework is a disposition of rejected (or re-processing of released) stock: a quality decision.
 REWORK_PERMISSION = Permission.QUALITY_DECIDE
@@ -287,9 +288,11 @@ def transform(uow: UnitOfWork, *, principal: Principal | None, request: Request)
             field="occurred_at",
             code="transformation.naive_time",
         )
-    if moment > uow.now():
+    if moment < EARLIEST or moment > uow.now():
         raise InvalidInput(
-            N_("{field} cannot be in the future."), field="occurred_at", code="transformation.future"
+            N_("{field} must lie between 2000-01-01 and now."),
+            field="occurred_at",
+            code="transformation.bad_time",
         )
 
     # Resolve and check everything first: nothing is written until all of it holds.
@@ -405,6 +408,7 @@ def transform(uow: UnitOfWork, *, principal: Principal | None, request: Request)
                     txn_id=txn,
                     reference=reference,
                     reason=f"{loss.kind.value}: {note}" if note else loss.kind.value,
+                    signature_id=signature_id,
                     occurred_at=moment,
                     transaction=_input_transaction(kind, item),
                 )

@@ -24,8 +24,10 @@ from lotline.lots import decisions, overview, queries, service
 from lotline.models.catalog import Product
 from lotline.models.quality import InspectionRecord
 from lotline.models.site import Site
+from lotline.production import genealogy
 from lotline.uow import UnitOfWork
 from lotline.web.fields import choice, optional_int, readable_sites
+from lotline.web.production import labels as production_labels
 from lotline.web.routing import WebRoute
 from lotline.web.shell import redirect, render
 from lotline.web.signing import authorize
@@ -165,6 +167,9 @@ def lot_page(
         can_lift=principal.can(Permission.HOLD_LIFT, lot.site_id),
         can_redate=principal.can(Permission.QUALITY_DECIDE, lot.site_id),
         hold_types=list(HoldType),
+        made_from=genealogy.made_from(uow, lot_id=lot.id),
+        used_in=genealogy.used_in(uow, lot_id=lot.id),
+        transformation_kind_labels=production_labels.KIND,
     )
 
 

@@ -61,6 +61,7 @@ NAVIGATION = (
     NavItem("stock", "/stock", N_("Stock"), (Permission.STOCK_READ,)),
     NavItem("quality", "/quality", N_("Quality"), (Permission.QUALITY_READ,)),
     NavItem("orders", "/orders", N_("Orders"), (Permission.ORDER_READ,)),
+    NavItem("production", "/production/orders", N_("Production"), (Permission.PRODUCTION_READ,)),
     NavItem(
         "admin",
         "/admin",
