@@ -26,6 +26,7 @@ from lotline.inbound.cli import app as receive_app
 from lotline.lots.cli import app as lot_app
 from lotline.outbound.fulfil_cli import app as order_app
 from lotline.places.cli import location_app, partner_app
+from lotline.production.cli import app as production_app
 from lotline.quality.cli import app as quality_app
 from lotline.stock.cli import app as stock_app
 from lotline.uow import Actor
@@ -47,6 +48,7 @@ for sub, name in (
     (receive_app, "receipt"),
     (quality_app, "quality"),
     (order_app, "order"),
+    (production_app, "production"),
     (product_app, "product"),
     (lot_type_app, "lot-type"),
     (storage_condition_app, "storage-condition"),

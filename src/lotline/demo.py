@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from lotline import demo_catalog, demo_outbound, demo_quality
+from lotline import demo_catalog, demo_outbound, demo_production, demo_quality
 from lotline.auth import service as auth
 from lotline.models.site import Site
 from lotline.sites import service as sites
@@ -39,6 +39,7 @@ DEMO_USERS = [
     DemoUser("qa.manager", "李秀英 (Li Xiuying)", "qa_manager", None, "zh_CN"),
     DemoUser("qa", "陈静 (Chen Jing)", "qa", "SH01", "zh_CN"),
     DemoUser("warehouse", "张伟 (Zhang Wei)", "warehouse", "SH02", "zh_CN"),
+    DemoUser("production", "赵磊 (Zhao Lei)", "production", "SH01", "zh_CN"),
     DemoUser("viewer", "Emily Carter", "viewer", None, "en"),
     DemoUser("integration", "ERP/WMS integration", "integration", None, "en"),
 ]
@@ -66,4 +67,5 @@ def load(uow: UnitOfWork) -> list[DemoUser]:
     demo_catalog.load(uow, site_ids=site_ids)
     demo_quality.load(uow)
     demo_outbound.load(uow)
+    demo_production.load(uow)
     return DEMO_USERS

@@ -256,7 +256,7 @@ def test_nothing_in_the_body_can_release_an_output_or_take_too_much(
     body["inputs"][0]["quantity"] = "201"  # there are 200
     refused(client.post(URL, json=body, headers=mes(people)), 409, "stock.insufficient", "inputs.0.quantity")
     future = completion(kitchen, clock, occurred_at=(clock.now + timedelta(hours=1)).isoformat())
-    refused(client.post(URL, json=future, headers=mes(people)), 422, "transformation.future", "occurred_at")
+    refused(client.post(URL, json=future, headers=mes(people)), 422, "transformation.bad_time", "occurred_at")
     assert counts(db) == before
 
 

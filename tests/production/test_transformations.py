@@ -24,6 +24,7 @@ from lotline.models.catalog import Product
 from lotline.models.lot import Lot
 from lotline.models.outbox import OutboxEvent
 from lotline.models.production import GenealogyEdge, Transformation
+from lotline.models.signature import Signature
 from lotline.models.stock import StockMovement
 from lotline.production import genealogy, orders
 from lotline.production.service import Loss, Make, Request, Take, transform
@@ -402,11 +403,17 @@ def test_a_rework_of_a_rejected_lot_is_a_signed_transformation(
     with pytest.raises(LotlineError) as refused, db.transaction(clock=clock) as uow:
         transform(uow, principal=_principal(db, "line.a"), request=request)
     assert (refused.value.code, refused.value.field) == ("auth.forbidden", "signing_grant")
+    # The operator posts it; the QA person countersigns on the operator's screen (their grant).
     signed = Request(**{**vars(request), "signing_grant": _rework_grant(db, clock, "admin", flour)})
     with db.transaction(clock=clock) as uow:
-        outcome = transform(uow, principal=admin, request=signed)
+        outcome = transform(uow, principal=_principal(db, "line.a"), request=signed)
         reworked = outcome.output_lots[0]
-        assert outcome.transformation.signature_id is not None
+        signature = uow.session.get_one(Signature, outcome.transformation.signature_id)
+        assert (signature.user_id, signature.meaning, signature.record_id) == (
+            admin.user_id,
+            "rework",
+            str(flour),
+        )
         assert reworked.id != flour
         assert reworked.quality_status == "QUARANTINE"
         assert reworked.expiry_date <= kitchen.expiry["FLOUR"]

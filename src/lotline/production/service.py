@@ -241,6 +241,16 @@ def _input_transaction(kind: TransformationKind, taken: _Taken) -> Transaction |
     return Transaction.REWORK if kind is TransformationKind.REWORK and rejected else None
 
 
+def _signer(uow: UnitOfWork, principal: Principal | None, request: Request, site: Site) -> Principal:
+    """Who signs a rework: whoever may decide quality at the site — the poster, or a QA person
+    who countersigned on the poster's screen (the grant is theirs: they re-authenticated)."""
+    holder = signatures.grant_holder(uow, grant_secret=request.signing_grant)
+    signer = holder if holder is not None else principal
+    if signer is None or not signer.can(REWORK_PERMISSION, site.id):
+        raise PermissionDenied(permission=REWORK_PERMISSION.value, field="signing_grant")
+    return signer
+
+
 def _sign(
     uow: UnitOfWork,
     principal: Principal,
@@ -340,8 +350,7 @@ def transform(uow: UnitOfWork, *, principal: Principal | None, request: Request)
             for t, loss in zip(lost, request.losses, strict=True)
         ],
     }
-    if SHAPES[kind].signed and (principal is None or not principal.can(REWORK_PERMISSION, site.id)):
-        raise PermissionDenied(permission=REWORK_PERMISSION.value, field="signing_grant")
+    signer = _signer(uow, principal, request, site) if SHAPES[kind].signed else None
     if SHAPES[kind].signed and not (request.reason or "").strip():
         raise InvalidInput(N_("{field} is required."), field="reason", code="transformation.reason_required")
 
@@ -366,10 +375,9 @@ def transform(uow: UnitOfWork, *, principal: Principal | None, request: Request)
     uow.session.add(transformation)
     uow.session.flush()
     signature_id = None
-    if SHAPES[kind].signed:
-        assert principal is not None
+    if signer is not None:
         signature_id = transformation.signature_id = _sign(
-            uow, principal, request, transformation, summary, taken[0].taking.lot.id
+            uow, signer, request, transformation, summary, taken[0].taking.lot.id
         )
     reference = (REFERENCE, transformation.id)
     movements: list[StockMovement] = []
