@@ -15,7 +15,7 @@ was shipped or received by then counts, and stock is the ledger's sum up to then
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -28,7 +28,7 @@ from lotline.domain.status import StockStatus
 from lotline.models.catalog import Product
 from lotline.models.inbound import Receipt, ReceiptLine
 from lotline.models.lot import Hold, Lot
-from lotline.models.outbound import Shipment, ShipmentLine
+from lotline.models.outbound import CustomerReturn, Shipment, ShipmentLine
 from lotline.models.production import GenealogyEdge
 from lotline.models.stock import StockMovement, StockOnHand
 from lotline.models.types import UTCDateTime
@@ -98,6 +98,7 @@ class Shipped:
     lots: int
     first_shipped_at: datetime
     last_shipped_at: datetime
+    returned_qty_base: Decimal = Decimal(0)  # what came back citing these shipment lines
 
 
 @dataclass(frozen=True)
@@ -187,6 +188,21 @@ def _shipped(reached: CTE, as_of: bool) -> Select[Any]:
     return query
 
 
+def _returned(reached: CTE, as_of: bool) -> Select[Any]:
+    """What customers sent back of the reached lots, per customer and product."""
+    query = (
+        select(Shipment.customer_id, Lot.product_id, func.sum(CustomerReturn.qty_base))
+        .join(reached, reached.c.lot_id == CustomerReturn.lot_id)
+        .join(ShipmentLine, ShipmentLine.id == CustomerReturn.shipment_line_id)
+        .join(Shipment, Shipment.id == ShipmentLine.shipment_id)
+        .join(Lot, Lot.id == CustomerReturn.lot_id)
+        .group_by(Shipment.customer_id, Lot.product_id)
+    )
+    if as_of:
+        query = query.where(CustomerReturn.received_at <= bindparam("as_of", type_=UTCDateTime()))
+    return query
+
+
 def _on_hand_now(reached: CTE) -> Select[Any]:
     return (
         select(
@@ -271,7 +287,11 @@ def summarize(
     held_query = _on_hand_then(reached) if then else _on_hand_now(reached)
     summary.on_hand.extend(Held(*row) for row in run(held_query, params).tuples())
     if direction is Direction.FORWARD:
-        summary.shipped.extend(Shipped(*row) for row in run(_shipped(reached, then), params).tuples())
+        back = {(c, p): qty for c, p, qty in run(_returned(reached, then), params).tuples()}
+        summary.shipped.extend(
+            replace(Shipped(*row), returned_qty_base=back.get((row[0], row[1]), Decimal(0)))
+            for row in run(_shipped(reached, then), params).tuples()
+        )
     else:
         summary.received.extend(Received(*row) for row in run(_received(reached, then), params).tuples())
     return summary
