@@ -12,6 +12,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import DBAPIError
 
 from lotline.auth import service as auth
+from lotline.catalog import service as catalog
 from lotline.domain.errors import LotlineError
 from lotline.domain.ledger import MovementKind, Quantity, Term
 from lotline.domain.matrix import TransactionNotAllowed
@@ -425,3 +426,136 @@ def test_a_rework_of_a_rejected_lot_is_a_signed_transformation(
         )
         assert kinds == {"consume", "loss", "produce"}
     assert _lot_row(db, flour) == rejected_before  # the rejected lot is not edited in place
+
+
+def _new_product(db: Database, clock: FakeClock, code: str, **settings: object) -> int:
+    with db.transaction(clock=clock) as uow:
+        flour = uow.session.get_one(Product, 1)
+        made = catalog.create_product(
+            uow,
+            code=code,
+            name_zh=code,
+            name_en=code.title(),
+            base_unit=str(settings.pop("base_unit", "KGM")),
+            lot_type_id=flour.lot_type_id,
+            shelf_life_amount=int(settings.pop("amount", 30)),
+            shelf_life_unit=str(settings.pop("unit", "DAYS")),
+            expiry_kind="USE_BY",
+            retest_days=None,
+        )
+        for name, value in settings.items():
+            setattr(made, name, value)
+        return made.id
+
+
+def test_a_shelf_life_in_hours_counts_from_the_completion(
+    db: Database, clock: FakeClock, kitchen: Kitchen
+) -> None:
+    sandwich = _new_product(db, clock, "SANDWICH", amount=24, unit="HOURS", expiry_capped_by_inputs=True)
+    order = _order(db, clock, kitchen, "FILLING", 10)
+    request = Request(
+        kind=TransformationKind.PRODUCTION,
+        site_id=kitchen.site,
+        production_order_id=order,
+        inputs=[_take(kitchen, "FLOUR", 5)],
+        outputs=[Make(sandwich, Amount(Decimal(5), KG), kitchen.qa_area)],
+    )
+    _t, (made,) = _complete(db, clock, kitchen, request)
+    with db.transaction(read_only=True) as uow:
+        lot = uow.session.get_one(Lot, made)
+        assert lot.produced_at == clock.now
+        assert lot.expiry_at == clock.now + timedelta(hours=24)  # not the flour's months
+        assert lot.expiry_provenance["decided_by"] == "shelf_life"
+
+
+def test_a_catch_weight_output_needs_its_count_and_weight(
+    db: Database, clock: FakeClock, kitchen: Kitchen
+) -> None:
+    ham = _new_product(db, clock, "HAM", catch_weight=True)
+    order = _order(db, clock, kitchen, "FILLING", 10)
+
+    def post_ham(amount: Amount) -> LotlineError:
+        request = Request(
+            kind=TransformationKind.PRODUCTION,
+            site_id=kitchen.site,
+            production_order_id=order,
+            inputs=[_take(kitchen, "PORK", 100)],
+            outputs=[Make(ham, amount, kitchen.qa_area)],
+        )
+        with pytest.raises(LotlineError) as refused, db.transaction(clock=clock) as uow:
+            transform(uow, principal=None, request=request)
+        return refused.value
+
+    missing = post_ham(Amount(Decimal(50), KG))
+    assert (missing.code, missing.field) == ("transformation.catch_weight_required", "outputs.0.count")
+    disagreeing = post_ham(Amount(Decimal(100), KG, count=Decimal(3), weight_kg=Decimal(80)))
+    assert (disagreeing.code, disagreeing.field) == (
+        "transformation.catch_weight_mismatch",
+        "outputs.0.quantity",
+    )
+    with db.transaction(clock=clock) as uow:
+        transform(
+            uow,
+            principal=None,
+            request=Request(
+                kind=TransformationKind.PRODUCTION,
+                site_id=kitchen.site,
+                production_order_id=order,
+                inputs=[_take(kitchen, "PORK", 100)],
+                outputs=[
+                    Make(
+                        ham, Amount(Decimal(80), KG, count=Decimal(3), weight_kg=Decimal(80)), kitchen.qa_area
+                    )
+                ],
+            ),
+        )
+
+
+def test_a_relabel_into_another_unit_of_mass_must_balance(
+    db: Database, clock: FakeClock, kitchen: Kitchen
+) -> None:
+    grams = _new_product(db, clock, "FLOUR-G", base_unit="GRM")
+    relabel = Request(
+        kind=TransformationKind.RELABEL,
+        site_id=kitchen.site,
+        inputs=[_take(kitchen, "FLOUR", 10)],
+        outputs=[Make(grams, Amount(Decimal(1000), KG), kitchen.raw_bin)],  # 1,000 kg for 10: a typo
+    )
+    with pytest.raises(LotlineError) as refused, db.transaction(clock=clock) as uow:
+        transform(uow, principal=None, request=relabel)
+    assert refused.value.code == "transformation.unbalanced"
+    right = Request(**{**vars(relabel), "outputs": [Make(grams, Amount(Decimal(10), KG), kitchen.raw_bin)]})
+    _t, (relabelled,) = _complete(db, clock, kitchen, right)
+    with db.transaction(read_only=True) as uow:
+        assert check.mass_balances(uow, [relabelled])[relabelled].on_hand.base == Decimal(10000)
+
+
+def test_a_repack_that_keeps_the_lot_keeps_its_storage_condition(
+    db: Database, clock: FakeClock, kitchen: Kitchen
+) -> None:
+    with db.transaction(clock=clock) as uow:
+        frozen = catalog.create_storage_condition(
+            uow,
+            code="FROZEN",
+            name_zh="冷冻",
+            name_en="Frozen",
+            min_temp_c=Decimal(-25),
+            max_temp_c=Decimal(-18),
+        )
+        flour = uow.session.get_one(Product, kitchen.products["FLOUR"])
+        flour.repack_keeps_lot, flour.storage_condition_id = True, frozen.id
+    repack = Request(
+        kind=TransformationKind.REPACK,
+        site_id=kitchen.site,
+        inputs=[_take(kitchen, "FLOUR", 10)],
+        outputs=[
+            Make(
+                kitchen.products["FLOUR"], Amount(Decimal(10), KG), kitchen.qa_area, sscc="000000000000000017"
+            )
+        ],
+    )
+    before = _rows(db)
+    with pytest.raises(LotlineError) as refused, db.transaction(clock=clock) as uow:
+        transform(uow, principal=None, request=repack)
+    assert (refused.value.code, refused.value.field) == ("storage.mismatch", "outputs.0.to_location_id")
+    assert _rows(db) == before

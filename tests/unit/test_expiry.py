@@ -364,7 +364,11 @@ def test_produced_lot_never_outlives_its_earliest_input() -> None:
     inputs = [InputLot("MILK-7", date(2026, 3, 20)), InputLot("CREAM-2", date(2026, 3, 6))]
     decision = compute_expiry(days_rule(10), produced_on=date(2026, 3, 1), inputs=inputs, site_zone="UTC")
     assert decision.expiry_date == date(2026, 3, 6)
-    assert decision.provenance["earliest_input"] == {"lot": "CREAM-2", "expiry_date": "2026-03-06"}
+    assert decision.provenance["earliest_input"] == {
+        "lot": "CREAM-2",
+        "expiry_date": "2026-03-06",
+        "expiry_at": None,
+    }
     assert decision.provenance["input_limited"] is True
     assert decision.provenance["decided_by"] == "input_lot"
 
@@ -373,7 +377,11 @@ def test_later_inputs_are_recorded_but_do_not_move_the_expiry() -> None:
     inputs = [InputLot("MILK-7", date(2026, 4, 20))]
     decision = compute_expiry(days_rule(10), produced_on=date(2026, 3, 1), inputs=inputs, site_zone="UTC")
     assert decision.expiry_date == date(2026, 3, 10)
-    assert decision.provenance["earliest_input"] == {"lot": "MILK-7", "expiry_date": "2026-04-20"}
+    assert decision.provenance["earliest_input"] == {
+        "lot": "MILK-7",
+        "expiry_date": "2026-04-20",
+        "expiry_at": None,
+    }
     assert decision.provenance["input_limited"] is False
 
 
@@ -749,3 +757,24 @@ def test_days_lot_is_usable_at_23_59_local_on_its_expiry_date_and_expired_at_00_
     assert not is_expired(**lot, now=boundary - timedelta(microseconds=1))
     assert is_expired(**lot, now=boundary)
     assert boundary.astimezone(local).date() == decision.expiry_date + timedelta(days=1)
+
+
+def test_an_input_dated_in_hours_caps_to_its_instant() -> None:
+    sandwich = ShelfLifeRule(amount=48, unit="HOURS", kind="USE_BY", retest_days=None)
+    made = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+    ham = InputLot("HAM-1", date(2026, 3, 2), datetime(2026, 3, 2, 6, 0, tzinfo=UTC))
+    decision = compute_expiry(sandwich, produced_at=made, inputs=[ham], site_zone="Asia/Shanghai")
+    # 48 h would run to 3 March 02:00 UTC; the ham is good only until 2 March 06:00 UTC.
+    assert (decision.expiry_date, decision.expiry_at) == (date(2026, 3, 2), ham.expiry_at)
+    assert decision.provenance["decided_by"] == "input_lot"
+    # A whole-day input of the same date lasts until local midnight: later than 06:00 UTC.
+    bread = InputLot("BREAD-1", date(2026, 3, 2))
+    decision = compute_expiry(sandwich, produced_at=made, inputs=[ham, bread], site_zone="Asia/Shanghai")
+    assert decision.provenance["earliest_input"]["lot"] == "HAM-1"
+
+
+def test_an_hours_lot_split_without_a_production_time_keeps_its_parents_instant() -> None:
+    rule = ShelfLifeRule(amount=24, unit="HOURS", kind="USE_BY", retest_days=None)
+    parent = InputLot("SAL-1", date(2026, 3, 2), datetime(2026, 3, 1, 18, 0, tzinfo=UTC))
+    decision = compute_expiry(rule, inputs=[parent], site_zone="Asia/Shanghai")
+    assert (decision.expiry_date, decision.expiry_at) == (parent.expiry_date, parent.expiry_at)

@@ -55,12 +55,14 @@ def test_split_and_merge_keep_one_product() -> None:
     check_shape(K.SPLIT, input_lots=[1], input_products=[7], output_products=[7, 7], outputs=2)
 
 
-def test_only_one_product_kinds_must_balance() -> None:
-    assert must_balance(K.SPLIT, input_products=[7], output_products=[7, 7])
-    assert must_balance(K.REPACK, input_products=[7], output_products=[7])
-    assert not must_balance(K.REPACK, input_products=[7], output_products=[8])  # a retail pack, another unit
-    assert not must_balance(K.PRODUCTION, input_products=[7], output_products=[7])
-    assert not must_balance(K.REWORK, input_products=[7], output_products=[7])
+def test_kinds_that_keep_the_material_balance_in_one_measure() -> None:
+    assert must_balance(K.SPLIT, input_units=["KGM"], output_units=["KGM", "KGM"])
+    assert must_balance(K.RELABEL, input_units=["KGM"], output_units=["GRM"])  # converted
+    assert must_balance(K.REPACK, input_units=["LTR"], output_units=["LTR"])
+    assert not must_balance(K.REPACK, input_units=["KGM"], output_units=["EA"])  # cases of a retail pack
+    assert not must_balance(K.RELABEL, input_units=["EA"], output_units=["KGM"])
+    assert not must_balance(K.PRODUCTION, input_units=["KGM"], output_units=["KGM"])
+    assert not must_balance(K.REWORK, input_units=["KGM"], output_units=["KGM"])
 
 
 def test_balance_counts_losses() -> None:

@@ -106,10 +106,13 @@ class ShelfLifeRule:
 
 @dataclass(frozen=True, slots=True)
 class InputLot:
-    """An input consumed to produce a lot: a produced lot never outlives its earliest input."""
+    """An input consumed to produce a lot: a produced lot never outlives its earliest input.
+
+    ``expiry_at``: the last instant of use of an input dated in hours (None: the whole day)."""
 
     code: str
     expiry_date: date
+    expiry_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,7 +292,15 @@ def compute_expiry(
         if computed_date is None or rule.supplier_date_wins or supplier_earlier:
             supplier_won = True
             expiry_date, expiry_at, decided_by = supplier_expiry, None, "supplier_date"
-    earliest = min(inputs, key=lambda lot: (lot.expiry_date, lot.code)) if inputs else None
+
+    def usable_until(day: date, instant: datetime | None) -> datetime:
+        return instant if instant is not None else expires_at_local(day, site_zone)
+
+    earliest = (
+        min(inputs, key=lambda lot: (usable_until(lot.expiry_date, lot.expiry_at), lot.code))
+        if inputs
+        else None
+    )
     input_limited = False
     if earliest is not None:
         if production_day is not None and earliest.expiry_date < production_day:
@@ -302,9 +313,11 @@ def compute_expiry(
             )
         # With neither a production nor a supplier date (a repack of an undated supplier lot)
         # the input's date is the lot's.
-        if expiry_date is None or earliest.expiry_date < expiry_date:
+        if expiry_date is None or usable_until(earliest.expiry_date, earliest.expiry_at) < usable_until(
+            expiry_date, expiry_at
+        ):
             input_limited = True
-            expiry_date, expiry_at, decided_by = earliest.expiry_date, None, "input_lot"
+            expiry_date, expiry_at, decided_by = earliest.expiry_date, earliest.expiry_at, "input_lot"
     assert expiry_date is not None  # production, supplier or input date, checked above
 
     retest_date: date | None = None
@@ -330,10 +343,19 @@ def compute_expiry(
         "supplier_date_earlier": supplier_earlier,
         "earliest_input": None
         if earliest is None
-        else {"lot": earliest.code, "expiry_date": earliest.expiry_date.isoformat()},
+        else {
+            "lot": earliest.code,
+            "expiry_date": earliest.expiry_date.isoformat(),
+            "expiry_at": _iso(earliest.expiry_at),
+        },
         "input_limited": input_limited,
         **(
-            {"inputs": [{"lot": i.code, "expiry_date": i.expiry_date.isoformat()} for i in inputs]}
+            {
+                "inputs": [
+                    {"lot": i.code, "expiry_date": i.expiry_date.isoformat(), "expiry_at": _iso(i.expiry_at)}
+                    for i in inputs
+                ]
+            }
             if inputs
             else {}
         ),

@@ -32,6 +32,7 @@ from types import MappingProxyType
 from typing import Final
 
 from lotline.domain.errors import N_, InvalidInput
+from lotline.domain.units import Dimension, resolve_unit
 
 MAX_LOT_CODE = 20  # lot.code's length
 
@@ -119,13 +120,20 @@ def check_shape(
 
 
 def must_balance(
-    kind: TransformationKind, *, input_products: Iterable[int], output_products: Iterable[int]
+    kind: TransformationKind, *, input_units: Iterable[str], output_units: Iterable[str]
 ) -> bool:
-    """Whether outputs + losses must equal inputs: every lot in and out is of one product."""
+    """Whether outputs + losses must equal inputs: a split, merge, repack or relabel whose lots
+    are all counted in one base unit, or in units of one mass or volume dimension (a relabel
+    from a product in kilograms to one in grams) — the service converts them to the input's.
+    Production and rework change the material; a repack from kilograms into cases of another
+    product has no common measure."""
     if kind is TransformationKind.PRODUCTION or kind is TransformationKind.REWORK:
         return False
-    products = set(input_products) | set(output_products)
-    return len(products) == 1
+    units = set(input_units) | set(output_units)
+    if len(units) == 1:
+        return True
+    dimensions = {resolve_unit(unit).dimension for unit in units}
+    return len(dimensions) == 1 and dimensions <= {Dimension.MASS, Dimension.VOLUME}
 
 
 def check_balance(*, consumed: Decimal, lost: Decimal, produced: Decimal, unit: str) -> None:

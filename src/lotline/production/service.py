@@ -47,6 +47,7 @@ from lotline.domain.transformation import (
     must_balance,
     sub_lot_code,
 )
+from lotline.domain.units import Dimension, convert, resolve_unit
 from lotline.lots import service as lots
 from lotline.models.catalog import Product
 from lotline.models.lot import Lot
@@ -67,7 +68,7 @@ from lotline.stock.operations import (
     quantity_of,
     taking_from,
 )
-from lotline.stock.service import Bucket, new_txn, post
+from lotline.stock.service import Bucket, check_storage, new_txn, post
 from lotline.uow import UnitOfWork
 
 REFERENCE = "transformation"
@@ -206,7 +207,33 @@ def _make(uow: UnitOfWork, site: Site, make: Make) -> _Made:
     place = place_by_id(uow, make.location_id, "location_id")
     if place.site_id != site.id:
         raise OtherSite(field="location_id", location=place.code)
-    return _Made(product, make, quantity_of(uow, product, make.amount))
+    quantity = quantity_of(uow, product, make.amount)
+    if product.catch_weight:
+        _check_catch_weight(product, quantity)
+    return _Made(product, make, quantity)
+
+
+def _check_catch_weight(product: Product, quantity: Quantity) -> None:
+    """A catch-weight output states its count and net weight, and they agree with its quantity."""
+    for name, value in (("count", quantity.count), ("weight_kg", quantity.weight_kg)):
+        if value is None:
+            raise InvalidInput(
+                N_("{product} is sold by catch weight: an output needs its count and its net weight (kg)."),
+                field=name,
+                code="transformation.catch_weight_required",
+                product=product.code,
+            )
+    assert quantity.count is not None
+    assert quantity.weight_kg is not None
+    base = resolve_unit(product.base_unit)
+    by_mass = base.dimension is Dimension.MASS
+    stated = quantity.weight_kg if by_mass else quantity.count
+    if convert(stated, "KGM" if by_mass else "EA", base) != quantity.base:
+        raise InvalidInput(
+            N_("{field} does not agree with the count and net weight of the output."),
+            field="quantity",
+            code="transformation.catch_weight_mismatch",
+        )
 
 
 def _local_day(moment: datetime, site: Site) -> date:
@@ -333,12 +360,16 @@ def transform(uow: UnitOfWork, *, principal: Principal | None, request: Request)
         output_products=output_products,
         outputs=len(made),
     )
-    if must_balance(kind, input_products=input_products, output_products=output_products):
+    input_units = [t.taking.product.base_unit for t in taken]
+    if must_balance(kind, input_units=input_units, output_units=[m.product.base_unit for m in made]):
+        unit = input_units[0]
         check_balance(
-            consumed=sum((t.quantity.base for t in taken), Decimal(0)),
-            lost=sum((t.quantity.base for t in lost), Decimal(0)),
-            produced=sum((m.quantity.base for m in made), Decimal(0)),
-            unit=taken[0].taking.product.base_unit,
+            consumed=sum(
+                (convert(t.quantity.base, t.taking.product.base_unit, unit) for t in taken), Decimal(0)
+            ),
+            lost=sum((convert(t.quantity.base, t.taking.product.base_unit, unit) for t in lost), Decimal(0)),
+            produced=sum((convert(m.quantity.base, m.product.base_unit, unit) for m in made), Decimal(0)),
+            unit=unit,
         )
 
     summary: dict[str, object] = {
@@ -524,15 +555,24 @@ def _output_lot(
                 product=item.product.code,
                 lot=first.taking.lot.code,
             )
+        # The same stock in new packaging somewhere else: as a move, it must go where the
+        # product's storage condition is kept.
+        check_storage(
+            uow, product=item.product, location=place_by_id(uow, item.make.location_id, "location_id")
+        )
         return first.taking.lot, first.taking.bucket.status
     inputs = [t.taking.lot for t in taken]
     carried = kind not in (TransformationKind.PRODUCTION, TransformationKind.REWORK)
     if carried:
-        # The same material in new packaging or parts: it keeps its production date.
+        # The same material in new packaging or parts: it keeps its production date (and time).
         dated = [lot.production_date for lot in inputs if lot.production_date is not None]
+        timed = [lot.produced_at for lot in inputs if lot.produced_at is not None]
         production_date = item.make.production_date or (min(dated) if dated else None)
+        produced_at = item.make.produced_at or (min(timed) if timed else None)
     else:
-        production_date = item.make.production_date or _local_day(moment, site)
+        # Made now (or when the line says): a shelf life in hours counts from that instant.
+        produced_at = item.make.produced_at or moment
+        production_date = item.make.production_date or _local_day(produced_at, site)
     capped = caps_expiry(kind, product_caps=item.product.expiry_capped_by_inputs)
     code = item.make.code
     if code is None and kind is TransformationKind.SPLIT:
@@ -545,10 +585,10 @@ def _output_lot(
             source="PRODUCTION",
             code=code,
             production_date=production_date,
-            produced_at=item.make.produced_at,
+            produced_at=produced_at,
             attributes=item.make.attributes,
             line=transformation.line,
-            inputs=[InputLot(lot.code, lot.expiry_date) for lot in inputs] if capped else (),
+            inputs=[InputLot(lot.code, lot.expiry_date, lot.expiry_at) for lot in inputs] if capped else (),
             provenance={
                 "transformation": {
                     "id": transformation.id,
