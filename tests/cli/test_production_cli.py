@@ -331,7 +331,7 @@ def test_a_bad_spec_is_refused_naming_the_option_and_nothing_is_written(
 
 
 def test_a_rework_of_rejected_stock_is_signed_at_the_prompt(
-    run: Cli, db: Database, clock: FakeClock, kitchen: Kitchen
+    run: Cli, db: Database, clock: FakeClock, kitchen: Kitchen, people: People
 ) -> None:
     flour = kitchen.lots["FLOUR"]
     with db.transaction(clock=clock) as uow:
@@ -370,7 +370,9 @@ def test_a_rework_of_rejected_stock_is_signed_at_the_prompt(
     assert wrong.exit_code != 0
     assert rows(db)["transformation"] == before["transformation"]
 
-    reworked = run(*args, "--reason", "re-sieved", "--user", "admin", "--password", PASSWORD)
+    # A QA inspector may not take the decision; the QA manager signs it.
+    assert run(*args, "--reason", "re-sieved", "--user", "qa", "--password", PASSWORD).exit_code != 0
+    reworked = run(*args, "--reason", "re-sieved", "--user", "qa_manager", "--password", PASSWORD)
     assert reworked.exit_code == 0, said(reworked)
     with db.transaction(read_only=True) as uow:
         done = uow.session.scalars(select(Transformation)).one()
@@ -381,6 +383,7 @@ def test_a_rework_of_rejected_stock_is_signed_at_the_prompt(
             "lot",
             str(flour),
         )
+        assert signature.user_id == people.user_ids["qa_manager"]
         child = uow.session.scalars(
             select(Lot)
             .join(GenealogyEdge, GenealogyEdge.child_lot_id == Lot.id)

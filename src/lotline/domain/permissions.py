@@ -55,6 +55,9 @@ ROLES: dict[str, frozenset[Permission]] = {
         Permission.MASTER_WRITE,
         Permission.AUDIT_VERIFY,
         Permission.TOKEN_WRITE,
+        # Dispositions of rejected stock (rework, repack) and the moves to and from QA areas.
+        Permission.PRODUCTION_WRITE,
+        Permission.STOCK_MOVE,
     },
     "qa": _READ
     | {

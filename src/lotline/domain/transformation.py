@@ -82,6 +82,26 @@ SHAPES: Final[Mapping[TransformationKind, Shape]] = MappingProxyType(
 )
 
 
+# The kinds in words, for messages (msgids: the reader's language fills ``{kind}``).
+KIND_WORDS: Final[Mapping[TransformationKind, str]] = MappingProxyType(
+    {
+        TransformationKind.PRODUCTION: N_("production"),
+        TransformationKind.REWORK: N_("rework"),
+        TransformationKind.REPACK: N_("repack"),
+        TransformationKind.RELABEL: N_("relabel"),
+        TransformationKind.SPLIT: N_("split"),
+        TransformationKind.MERGE: N_("merge"),
+    }
+)
+
+
+class ShapeRefused(InvalidInput):
+    """A transformation its kind does not allow; ``{kind}`` is said in the reader's words."""
+
+    code = "transformation.shape"  # each instance gives its finer code
+    translated_params = ("kind",)
+
+
 def _count_error(field: str, kind: TransformationKind, least: int, most: int | None) -> InvalidInput:
     if most is None:
         message = N_("A {kind} needs at least {least} lots in {field}.")
@@ -89,8 +109,8 @@ def _count_error(field: str, kind: TransformationKind, least: int, most: int | N
         message = N_("A {kind} takes exactly {least} lot in {field}.")
     else:
         message = N_("A {kind} takes {least} to {most} lots in {field}.")
-    return InvalidInput(
-        message, field=field, code="transformation.lot_count", kind=kind.value, least=least, most=most
+    return ShapeRefused(
+        message, field=field, code="transformation.lot_count", kind=KIND_WORDS[kind], least=least, most=most
     )
 
 
@@ -111,11 +131,11 @@ def check_shape(
         raise _count_error("outputs", kind, shape.min_outputs, shape.max_outputs)
     products = set(input_products)
     if shape.same_product and (len(products) != 1 or set(output_products) != products):
-        raise InvalidInput(
+        raise ShapeRefused(
             N_("A {kind} keeps one product: every input and output must be of the same product."),
             field="outputs",
             code="transformation.other_product",
-            kind=kind.value,
+            kind=KIND_WORDS[kind],
         )
 
 

@@ -364,11 +364,14 @@ def lot_genealogy(
 ) -> GenealogyRead:
     """What the lot was made from and what was made from it, one step each way."""
     lot = visible_lot(uow, principal, lot_id, Permission.LOT_READ)
+    sites = principal.site_ids_with(Permission.LOT_READ)  # a transformation elsewhere is not shown
     return GenealogyRead(
         lot_id=lot.id,
         lot_code=lot.code,
-        made_from=[NeighbourRead.model_validate(n) for n in genealogy.made_from(uow, lot_id=lot.id)],
-        used_in=[NeighbourRead.model_validate(n) for n in genealogy.used_in(uow, lot_id=lot.id)],
+        made_from=[
+            NeighbourRead.model_validate(n) for n in genealogy.made_from(uow, lot_id=lot.id, sites=sites)
+        ],
+        used_in=[NeighbourRead.model_validate(n) for n in genealogy.used_in(uow, lot_id=lot.id, sites=sites)],
     )
 
 

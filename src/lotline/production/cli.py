@@ -35,7 +35,7 @@ from lotline.clikit import (
     t,
 )
 from lotline.domain.errors import N_, InvalidInput, NotFound
-from lotline.domain.permissions import Permission, Principal
+from lotline.domain.permissions import Permission
 from lotline.domain.signature import Meaning
 from lotline.domain.transformation import TransformationKind
 from lotline.i18n import normalize
@@ -159,11 +159,9 @@ def _outputs_table(uow: UnitOfWork, outcome: Outcome) -> Table:
     return table
 
 
-def _post(
-    uow: UnitOfWork, specs: Specs, request: Request, principal: Principal | None = None
-) -> tuple[str, Table]:
+def _post(uow: UnitOfWork, specs: Specs, request: Request) -> tuple[str, Table]:
     with naming(specs):
-        outcome = production.transform(uow, principal=principal, request=request)
+        outcome = production.transform(uow, principal=None, request=request)
     return outcome.transformation.number, _outputs_table(uow, outcome)
 
 
@@ -398,7 +396,6 @@ def transform(
     with db.transaction(actor=cli_actor()) as uow:
         site_id = _by_code(uow, Site, site.upper(), N_("site"), "--site")
         request = request_of(uow, chosen, site_id, specs, at=at, attributes=attributes, reason=reason)
-        principal = None
         if chosen is TransformationKind.REWORK:
             # Asked before the password, so a missing reason costs no signing attempt.
             for field, given in (("--reason", (reason or "").strip()), ("--user", username)):
@@ -413,7 +410,8 @@ def transform(
             first = request.inputs[0].lot_id
             secret = sign_at_console(uow, principal, typed, Meaning.REWORK, "lot", first)
             request = replace(request, signing_grant=secret)
-        posted, table = _post(uow, specs, request, principal)
+        # Posted from the console; the signer is whoever the grant was issued to (service._signer).
+        posted, table = _post(uow, specs, request)
     seal(db)
     _posted(posted, chosen.value, table)
 

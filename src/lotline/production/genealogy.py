@@ -7,11 +7,12 @@ is the trace module's recursive walk over the same edges.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, true
 
 from lotline.models.catalog import Product
 from lotline.models.lot import Lot
@@ -39,7 +40,9 @@ class Neighbour:
     occurred_at: datetime
 
 
-def _neighbours(uow: UnitOfWork, lot_id: int, *, upstream: bool) -> list[Neighbour]:
+def _neighbours(
+    uow: UnitOfWork, lot_id: int, *, upstream: bool, sites: Collection[int] | None
+) -> list[Neighbour]:
     here, there = (
         (GenealogyEdge.child_lot_id, GenealogyEdge.parent_lot_id)
         if upstream
@@ -66,16 +69,19 @@ def _neighbours(uow: UnitOfWork, lot_id: int, *, upstream: bool) -> list[Neighbo
         .join(Product, Product.id == Lot.product_id)
         .join(Transformation, Transformation.id == GenealogyEdge.transformation_id)
         .where(here == lot_id)
+        .where(true() if sites is None else Transformation.site_id.in_(sorted(sites)))
         .order_by(GenealogyEdge.occurred_at, Lot.code, GenealogyEdge.id)
     )
     return [Neighbour(*row) for row in uow.session.execute(query).tuples()]
 
 
-def made_from(uow: UnitOfWork, *, lot_id: int) -> list[Neighbour]:
-    """The lots this lot was made from (one level up), oldest transformation first."""
-    return _neighbours(uow, lot_id, upstream=True)
+def made_from(uow: UnitOfWork, *, lot_id: int, sites: Collection[int] | None = None) -> list[Neighbour]:
+    """The lots this lot was made from (one level up), oldest transformation first; with
+    ``sites``, only what transformations at those sites (the reader's) did."""
+    return _neighbours(uow, lot_id, upstream=True, sites=sites)
 
 
-def used_in(uow: UnitOfWork, *, lot_id: int) -> list[Neighbour]:
-    """The lots made from this lot (one level down), oldest transformation first."""
-    return _neighbours(uow, lot_id, upstream=False)
+def used_in(uow: UnitOfWork, *, lot_id: int, sites: Collection[int] | None = None) -> list[Neighbour]:
+    """The lots made from this lot (one level down), oldest transformation first; ``sites`` as
+    in :func:`made_from`."""
+    return _neighbours(uow, lot_id, upstream=False, sites=sites)

@@ -167,8 +167,8 @@ def lot_page(
         can_lift=principal.can(Permission.HOLD_LIFT, lot.site_id),
         can_redate=principal.can(Permission.QUALITY_DECIDE, lot.site_id),
         hold_types=list(HoldType),
-        made_from=genealogy.made_from(uow, lot_id=lot.id),
-        used_in=genealogy.used_in(uow, lot_id=lot.id),
+        made_from=genealogy.made_from(uow, lot_id=lot.id, sites=principal.site_ids_with(Permission.LOT_READ)),
+        used_in=genealogy.used_in(uow, lot_id=lot.id, sites=principal.site_ids_with(Permission.LOT_READ)),
         transformation_kind_labels=production_labels.KIND,
     )
 
