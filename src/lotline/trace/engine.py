@@ -25,7 +25,7 @@ from sqlalchemy import CTE, Select, bindparam, func, literal_column, select
 
 from lotline.db import is_one_of
 from lotline.domain.status import StockStatus
-from lotline.models.catalog import Product
+from lotline.models.catalog import Location, Partner, Product
 from lotline.models.inbound import Receipt, ReceiptLine
 from lotline.models.lot import Hold, Lot
 from lotline.models.outbound import CustomerReturn, Shipment, ShipmentLine
@@ -92,7 +92,11 @@ class Shipped:
     """What one customer received of one product from the reached lots."""
 
     customer_id: int
+    customer_code: str
+    customer_name_zh: str
+    customer_name_en: str
     product_id: int
+    product_code: str
     qty_base: Decimal
     lines: int
     lots: int
@@ -107,6 +111,8 @@ class Held:
 
     lot_id: int
     location_id: int
+    location_code: str
+    site_id: int
     stock_status: str
     qty_base: Decimal
 
@@ -170,7 +176,11 @@ def _shipped(reached: CTE, as_of: bool) -> Select[Any]:
     query = (
         select(
             Shipment.customer_id,
+            Partner.code,
+            Partner.name_zh,
+            Partner.name_en,
             Lot.product_id,
+            Product.code,
             func.sum(ShipmentLine.qty_base),
             func.count(ShipmentLine.id),
             func.count(func.distinct(ShipmentLine.lot_id)),
@@ -180,8 +190,12 @@ def _shipped(reached: CTE, as_of: bool) -> Select[Any]:
         .join(reached, reached.c.lot_id == ShipmentLine.lot_id)
         .join(Shipment, Shipment.id == ShipmentLine.shipment_id)
         .join(Lot, Lot.id == ShipmentLine.lot_id)
-        .group_by(Shipment.customer_id, Lot.product_id)
-        .order_by(Shipment.customer_id, Lot.product_id)
+        .join(Partner, Partner.id == Shipment.customer_id)
+        .join(Product, Product.id == Lot.product_id)
+        .group_by(
+            Shipment.customer_id, Partner.code, Partner.name_zh, Partner.name_en, Lot.product_id, Product.code
+        )
+        .order_by(Partner.code, Product.code)
     )
     if as_of:
         query = query.where(Shipment.shipped_at <= bindparam("as_of", type_=UTCDateTime()))
@@ -208,12 +222,21 @@ def _on_hand_now(reached: CTE) -> Select[Any]:
         select(
             StockOnHand.lot_id,
             StockOnHand.location_id,
+            Location.code,
+            Location.site_id,
             StockOnHand.stock_status,
             func.sum(StockOnHand.qty_base),
         )
         .join(reached, reached.c.lot_id == StockOnHand.lot_id)
+        .join(Location, Location.id == StockOnHand.location_id)
         .where(StockOnHand.qty_base > 0)
-        .group_by(StockOnHand.lot_id, StockOnHand.location_id, StockOnHand.stock_status)
+        .group_by(
+            StockOnHand.lot_id,
+            StockOnHand.location_id,
+            Location.code,
+            Location.site_id,
+            StockOnHand.stock_status,
+        )
         .order_by(StockOnHand.lot_id, StockOnHand.location_id, StockOnHand.stock_status)
     )
 
@@ -245,8 +268,11 @@ def _on_hand_then(reached: CTE) -> Select[Any]:
     flows = ins.union_all(outs).subquery("flows")
     total = func.sum(flows.c.qty)
     return (
-        select(flows.c.lot_id, flows.c.location_id, flows.c.stock_status, total)
-        .group_by(flows.c.lot_id, flows.c.location_id, flows.c.stock_status)
+        select(
+            flows.c.lot_id, flows.c.location_id, Location.code, Location.site_id, flows.c.stock_status, total
+        )
+        .join(Location, Location.id == flows.c.location_id)
+        .group_by(flows.c.lot_id, flows.c.location_id, Location.code, Location.site_id, flows.c.stock_status)
         .having(total > 0)
         .order_by(flows.c.lot_id, flows.c.location_id, flows.c.stock_status)
     )
@@ -289,7 +315,7 @@ def summarize(
     if direction is Direction.FORWARD:
         back = {(c, p): qty for c, p, qty in run(_returned(reached, then), params).tuples()}
         summary.shipped.extend(
-            replace(Shipped(*row), returned_qty_base=back.get((row[0], row[1]), Decimal(0)))
+            replace(Shipped(*row), returned_qty_base=back.get((row[0], row[4]), Decimal(0)))
             for row in run(_shipped(reached, then), params).tuples()
         )
     else:
