@@ -34,6 +34,7 @@ from lotline.quality.api import router as quality_router
 from lotline.signatures.api import router as signatures_router
 from lotline.sites.api import router as sites_router
 from lotline.stock.api import router as stock_router
+from lotline.trace.api import router as trace_router
 from lotline.uow import Clock, Database, system_clock
 from lotline.web import admin as admin_pages
 from lotline.web import boards, pages, quality_pages, shell, stock_pages
@@ -135,6 +136,7 @@ def create_app(
         orders_router,
         shipping_router,
         production_router,
+        trace_router,
         signatures_router,
         audit_router,
         events_router,

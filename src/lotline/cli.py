@@ -29,6 +29,7 @@ from lotline.places.cli import location_app, partner_app
 from lotline.production.cli import app as production_app
 from lotline.quality.cli import app as quality_app
 from lotline.stock.cli import app as stock_app
+from lotline.trace.cli import trace as trace_command
 from lotline.uow import Actor
 
 app = typer.Typer(
@@ -63,6 +64,7 @@ for sub, name in (
     (audit_app, "audit"),
 ):
     app.add_typer(sub, name=name)
+app.command("trace")(trace_command)
 
 
 # --- db ------------------------------------------------------------------------------------

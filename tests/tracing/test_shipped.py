@@ -10,14 +10,15 @@ import pytest
 from lotline.domain.ledger import MovementKind, Quantity
 from lotline.domain.status import StockStatus
 from lotline.models.lot import Lot
-from lotline.outbound import picking, returns, shipping
+from lotline.outbound import returns
 from lotline.stock.service import Bucket, post
 from lotline.trace.engine import Direction, summarize
 from lotline.uow import Database
 from tests.app_fixtures import People
 from tests.conftest import FakeClock
-from tests.outbound.fulfilment_helpers import order_for, order_of_line, principal, qa_bin
+from tests.outbound.fulfilment_helpers import principal, qa_bin
 from tests.outbound_fixtures import Shelf, build_shelf
+from tests.tracing.helpers import ship
 
 
 @pytest.fixture
@@ -25,30 +26,11 @@ def shelf(db: Database, clock: FakeClock, people: People) -> Shelf:
     return build_shelf(db, clock, people)
 
 
-def _ship(db: Database, clock: FakeClock, shelf: Shelf, qty: str, scanned: str) -> int:
-    """An order of ``qty`` EA, picked by scanning ``scanned`` and shipped: its shipment line."""
-    line = order_for(db, clock, shelf, qty)
-    with db.transaction(clock=clock) as uow:
-        picking.pick(
-            uow, line_id=line, scanned=scanned, quantity=Decimal(qty), unit="EA", principal=principal(db)
-        )
-        shipment = shipping.ship(
-            uow,
-            order_id=order_of_line(db, line),
-            carrier_id=None,
-            vehicle=None,
-            legs=[],
-            principal=principal(db),
-        )
-        (shipped,) = shipping.shipment_lines(uow, shipment_id=shipment.id)
-        return shipped.id
-
-
 def test_forward_counts_shipments_returns_and_a_reshipment(
     db: Database, clock: FakeClock, shelf: Shelf
 ) -> None:
     e = shelf.lots["E"]
-    first = _ship(db, clock, shelf, "30", shelf.codes["E"])
+    first = ship(db, clock, shelf, "30", shelf.codes["E"])
     place = qa_bin(db, clock, shelf)
     clock.advance(hours=2)
     with db.transaction(clock=clock) as uow:
@@ -74,7 +56,7 @@ def test_forward_counts_shipments_returns_and_a_reshipment(
             target=Bucket(place, StockStatus.AVAILABLE),
         )
     clock.advance(hours=2)
-    _ship(db, clock, shelf, "12", shelf.codes["E"])
+    ship(db, clock, shelf, "12", shelf.codes["E"])
     with db.transaction(read_only=True) as uow:
         summary = summarize(uow, lot_ids=[e], direction=Direction.FORWARD)
     (to_shop,) = summary.shipped

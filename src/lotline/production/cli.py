@@ -40,12 +40,11 @@ from lotline.domain.signature import Meaning
 from lotline.domain.transformation import TransformationKind
 from lotline.i18n import normalize
 from lotline.models.catalog import Location, Product
-from lotline.models.lot import Lot
 from lotline.models.production import ProductionOrder
 from lotline.models.site import Site
 from lotline.production import genealogy, orders
 from lotline.production import service as production
-from lotline.production.cli_specs import SEVERAL_PRODUCTS, OtherKind, Specs, naming, request_of
+from lotline.production.cli_specs import OtherKind, Specs, lot_by_code, naming, request_of
 from lotline.production.orders import OrderStatus
 from lotline.production.service import Outcome, Request
 from lotline.uow import UnitOfWork
@@ -419,18 +418,6 @@ def transform(
 # --- genealogy ----------------------------------------------------------------------------------
 
 
-def _one_lot(uow: UnitOfWork, code: str, product: str | None) -> tuple[Lot, str]:
-    query = select(Lot, Product.code).join(Product, Product.id == Lot.product_id).where(Lot.code == code)
-    if product:
-        query = query.where(Product.code == product)
-    found = list(uow.session.execute(query.limit(2)).tuples())
-    if len(found) > 1:
-        raise InvalidInput(SEVERAL_PRODUCTS, field="--product", code="cli.ambiguous_lot", lot=code)
-    if not found:
-        raise NotFound(entity=N_("lot"), key=f"{product}/{code}" if product else code, field="lot")
-    return found[0]
-
-
 def _neighbour_json(n: genealogy.Neighbour) -> dict[str, object]:
     return {
         "lot": n.lot_code,
@@ -479,7 +466,7 @@ def genealogy_of(
     """What a lot was made from and what it went into, one step each way."""
     db = open_db()
     with db.transaction(read_only=True) as uow:
-        lot, product_code = _one_lot(uow, lot_code, product)
+        lot, product_code = lot_by_code(uow, lot_code, product)
         upstream = genealogy.made_from(uow, lot_id=lot.id)
         downstream = genealogy.used_in(uow, lot_id=lot.id)
     if as_json:

@@ -268,3 +268,16 @@ def _instant(text: str) -> datetime:
             code="cli.not_an_instant",
         )
     return moment
+
+
+def lot_by_code(uow: UnitOfWork, code: str, product: str | None) -> tuple[Lot, str]:
+    """The lot a code names (with its product's code); ``product`` where the code is not unique."""
+    query = select(Lot, Product.code).join(Product, Product.id == Lot.product_id).where(Lot.code == code)
+    if product:
+        query = query.where(Product.code == product)
+    found = list(uow.session.execute(query.limit(2)).tuples())
+    if len(found) > 1:
+        raise InvalidInput(SEVERAL_PRODUCTS, field="--product", code="cli.ambiguous_lot", lot=code)
+    if not found:
+        raise NotFound(entity=N_("lot"), key=f"{product}/{code}" if product else code, field="lot")
+    return found[0]
