@@ -18,6 +18,7 @@ WORKLOADS: dict[str, str] = {
     "audit": "bench.workloads.audit",
     "fefo": "bench.workloads.fefo",
     "stock": "bench.workloads.stock",
+    "trace": "bench.workloads.trace",
 }
 
 
