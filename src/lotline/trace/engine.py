@@ -6,7 +6,7 @@ The walk is the floor query of the trace benchmark and nothing more — a recurs
 SQLite and PostgreSQL alike; the forward index (parent, child, transformation) and the backward
 one (child, parent) make each step an index range scan. What is said of the reached lots
 (shipments per customer, stock per place, receipts per supplier) is then a handful of joins
-against the reached set inside the database: never one query per lot.
+against the reached lots, bound as one id list after the walk: never one query per lot.
 
 ``as_of`` traces the state at a past instant: only edges made by then are walked, only what
 was shipped or received by then counts, and stock is the ledger's sum up to then.
@@ -55,6 +55,9 @@ def reach(direction: Direction, *, as_of: bool = False) -> CTE:
     if as_of:
         step = step.where(edge.c.occurred_at <= bindparam("as_of", type_=UTCDateTime()))
     return reached.union(step)
+
+
+REACHED = "reached"  # the bound id list of the reached lots
 
 
 def _params(lot_ids: Iterable[int], as_of: datetime | None) -> dict[str, object]:
@@ -146,7 +149,7 @@ class Summary:
         return [h for h in self.on_hand if h.stock_status == StockStatus.IN_TRANSIT.value]
 
 
-def _lots(reached: CTE) -> Select[Any]:
+def _lots() -> Select[Any]:
     active = (
         select(func.count())
         .where(Hold.lot_id == Lot.id, Hold.lifted_at.is_(None))
@@ -166,13 +169,13 @@ def _lots(reached: CTE) -> Select[Any]:
             Lot.supplier_lot_code,
             active,
         )
-        .join(reached, reached.c.lot_id == Lot.id)
+        .where(is_one_of(Lot.id, REACHED))
         .join(Product, Product.id == Lot.product_id)
         .order_by(Lot.id)
     )
 
 
-def _shipped(reached: CTE, as_of: bool) -> Select[Any]:
+def _shipped(as_of: bool) -> Select[Any]:
     query = (
         select(
             Shipment.customer_id,
@@ -187,7 +190,7 @@ def _shipped(reached: CTE, as_of: bool) -> Select[Any]:
             func.min(Shipment.shipped_at),
             func.max(Shipment.shipped_at),
         )
-        .join(reached, reached.c.lot_id == ShipmentLine.lot_id)
+        .where(is_one_of(ShipmentLine.lot_id, REACHED))
         .join(Shipment, Shipment.id == ShipmentLine.shipment_id)
         .join(Lot, Lot.id == ShipmentLine.lot_id)
         .join(Partner, Partner.id == Shipment.customer_id)
@@ -202,11 +205,11 @@ def _shipped(reached: CTE, as_of: bool) -> Select[Any]:
     return query
 
 
-def _returned(reached: CTE, as_of: bool) -> Select[Any]:
+def _returned(as_of: bool) -> Select[Any]:
     """What customers sent back of the reached lots, per customer and product."""
     query = (
         select(Shipment.customer_id, Lot.product_id, func.sum(CustomerReturn.qty_base))
-        .join(reached, reached.c.lot_id == CustomerReturn.lot_id)
+        .where(is_one_of(CustomerReturn.lot_id, REACHED))
         .join(ShipmentLine, ShipmentLine.id == CustomerReturn.shipment_line_id)
         .join(Shipment, Shipment.id == ShipmentLine.shipment_id)
         .join(Lot, Lot.id == CustomerReturn.lot_id)
@@ -217,7 +220,7 @@ def _returned(reached: CTE, as_of: bool) -> Select[Any]:
     return query
 
 
-def _on_hand_now(reached: CTE) -> Select[Any]:
+def _on_hand_now() -> Select[Any]:
     return (
         select(
             StockOnHand.lot_id,
@@ -227,7 +230,7 @@ def _on_hand_now(reached: CTE) -> Select[Any]:
             StockOnHand.stock_status,
             func.sum(StockOnHand.qty_base),
         )
-        .join(reached, reached.c.lot_id == StockOnHand.lot_id)
+        .where(is_one_of(StockOnHand.lot_id, REACHED))
         .join(Location, Location.id == StockOnHand.location_id)
         .where(StockOnHand.qty_base > 0)
         .group_by(
@@ -241,7 +244,7 @@ def _on_hand_now(reached: CTE) -> Select[Any]:
     )
 
 
-def _on_hand_then(reached: CTE) -> Select[Any]:
+def _on_hand_then() -> Select[Any]:
     """Stock per place and status at ``as_of``: what moved in minus what moved out, by then."""
     m = StockMovement
     by_then = m.occurred_at <= bindparam("as_of", type_=UTCDateTime())
@@ -252,7 +255,7 @@ def _on_hand_then(reached: CTE) -> Select[Any]:
             m.to_status.label("stock_status"),
             m.base_qty.label("qty"),
         )
-        .join(reached, reached.c.lot_id == m.lot_id)
+        .where(is_one_of(m.lot_id, REACHED))
         .where(m.to_location_id.is_not(None), by_then)
     )
     outs: Select[Any] = (
@@ -262,7 +265,7 @@ def _on_hand_then(reached: CTE) -> Select[Any]:
             m.from_status.label("stock_status"),
             (literal_column("0") - m.base_qty).label("qty"),
         )
-        .join(reached, reached.c.lot_id == m.lot_id)
+        .where(is_one_of(m.lot_id, REACHED))
         .where(m.from_location_id.is_not(None), by_then)
     )
     flows = ins.union_all(outs).subquery("flows")
@@ -278,7 +281,7 @@ def _on_hand_then(reached: CTE) -> Select[Any]:
     )
 
 
-def _received(reached: CTE, as_of: bool) -> Select[Any]:
+def _received(as_of: bool) -> Select[Any]:
     query = (
         select(
             ReceiptLine.lot_id,
@@ -288,7 +291,7 @@ def _received(reached: CTE, as_of: bool) -> Select[Any]:
             Receipt.received_at,
             ReceiptLine.base_qty,
         )
-        .join(reached, reached.c.lot_id == ReceiptLine.lot_id)
+        .where(is_one_of(ReceiptLine.lot_id, REACHED))
         .join(Receipt, Receipt.id == ReceiptLine.receipt_id)
         .order_by(ReceiptLine.lot_id, Receipt.received_at, ReceiptLine.id)
     )
@@ -302,24 +305,28 @@ def summarize(
 ) -> Summary:
     """The trace's summary: the reached lots; forward, what each customer got per product and
     where the rest is (in transit included); backward, the receipts the material came in by.
-    A fixed number of queries, each joining the reached set, whatever the trace's size."""
+    The walk runs once; then a fixed number of queries take its lots as one bound id list,
+    whatever the trace's size."""
     seeds = tuple(sorted(set(lot_ids)))
     then = as_of is not None
-    reached = reach(direction, as_of=then)
-    params = _params(seeds, as_of)
     run = uow.session.execute
-    lots = [ReachedLot(*row) for row in run(_lots(reached), params).tuples()]
+    # The walk once; every other query takes the reached lots as one bound id list.
+    reached = sorted(closure(uow, lot_ids=seeds, direction=direction, as_of=as_of))
+    params: dict[str, object] = {REACHED: reached}
+    if as_of is not None:
+        params["as_of"] = as_of
+    lots = [ReachedLot(*row) for row in run(_lots(), params).tuples()]
     summary = Summary(direction, seeds, as_of, lots)
-    held_query = _on_hand_then(reached) if then else _on_hand_now(reached)
+    held_query = _on_hand_then() if then else _on_hand_now()
     summary.on_hand.extend(Held(*row) for row in run(held_query, params).tuples())
     if direction is Direction.FORWARD:
-        back = {(c, p): qty for c, p, qty in run(_returned(reached, then), params).tuples()}
+        back = {(c, p): qty for c, p, qty in run(_returned(then), params).tuples()}
         summary.shipped.extend(
             replace(Shipped(*row), returned_qty_base=back.get((row[0], row[4]), Decimal(0)))
-            for row in run(_shipped(reached, then), params).tuples()
+            for row in run(_shipped(then), params).tuples()
         )
     else:
-        summary.received.extend(Received(*row) for row in run(_received(reached, then), params).tuples())
+        summary.received.extend(Received(*row) for row in run(_received(then), params).tuples())
     return summary
 
 
