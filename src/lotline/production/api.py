@@ -237,6 +237,14 @@ def read_order(
     return _order_detail(uow, orders.visible_order(uow, principal, order_id))
 
 
+def _finish(
+    uow: UnitOfWork, principal: Principal, order_id: int, status: orders.OrderStatus, body: OrderFinish | None
+) -> OrderDetail:
+    reason = body.reason if body else None
+    order = orders.finish_order(uow, principal=principal, order_id=order_id, status=status, reason=reason)
+    return _order_detail(uow, order)
+
+
 @router.post("/production-orders/{order_id}/close", response_model=OrderDetail)
 def close_order(
     order_id: IdPath,
@@ -245,14 +253,7 @@ def close_order(
     uow: UnitOfWork = Depends(get_uow),
 ) -> OrderDetail:
     """Close an open order: its completions are done."""
-    order = orders.finish_order(
-        uow,
-        principal=principal,
-        order_id=order_id,
-        status=orders.OrderStatus.CLOSED,
-        reason=body.reason if body else None,
-    )
-    return _order_detail(uow, order)
+    return _finish(uow, principal, order_id, orders.OrderStatus.CLOSED, body)
 
 
 @router.post("/production-orders/{order_id}/cancel", response_model=OrderDetail)
@@ -263,14 +264,7 @@ def cancel_order(
     uow: UnitOfWork = Depends(get_uow),
 ) -> OrderDetail:
     """Cancel an open order nothing was posted to."""
-    order = orders.finish_order(
-        uow,
-        principal=principal,
-        order_id=order_id,
-        status=orders.OrderStatus.CANCELLED,
-        reason=body.reason if body else None,
-    )
-    return _order_detail(uow, order)
+    return _finish(uow, principal, order_id, orders.OrderStatus.CANCELLED, body)
 
 
 @router.post("/production-orders/{order_id}/completions", response_model=TransformationRead, status_code=201)

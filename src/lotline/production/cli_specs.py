@@ -237,7 +237,7 @@ def request_of(
         ],
         production_order_id=order_id,
         reason=reason,
-        occurred_at=_instant(at) if at else None,
+        occurred_at=instant(at) if at else None,
     )
 
 
@@ -256,7 +256,8 @@ def _attributes(pairs: list[str]) -> dict[str, str]:
     return custom
 
 
-def _instant(text: str) -> datetime:
+def instant(text: str, field: str = "--at") -> datetime:
+    """An ISO time with its UTC offset, as typed at the console."""
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
@@ -264,7 +265,7 @@ def _instant(text: str) -> datetime:
     if moment is None or moment.tzinfo is None:
         raise InvalidInput(
             N_("{field} must be an ISO time with its UTC offset."),
-            field="--at",
+            field=field,
             code="cli.not_an_instant",
         )
     return moment

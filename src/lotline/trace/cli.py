@@ -7,7 +7,6 @@ backward, the receipts the material came in by.
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 
 import typer
@@ -17,25 +16,13 @@ from lotline.clidisplay import cell, print_json
 from lotline.clikit import console, open_db, reports_errors, settings, t
 from lotline.domain.errors import N_, InvalidInput
 from lotline.i18n import normalize
-from lotline.production.cli_specs import lot_by_code
+from lotline.production.cli_specs import instant, lot_by_code
 from lotline.trace.engine import Direction, Summary, summarize
 
 
 class Format(StrEnum):
     TABLE = "table"
     JSON = "json"
-
-
-def _instant(text: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
-        raise InvalidInput(
-            N_("{field} must be an ISO time with its UTC offset."), field="--as-of", code="cli.not_an_instant"
-        )
-    return moment
 
 
 def _json(lot_code: str, summary: Summary) -> dict[str, object]:
@@ -151,7 +138,7 @@ def trace(
             N_("{field}: trace forward or backward, not both."), field="--backward", code="cli.one_direction"
         )
     direction = Direction.BACKWARD if backward else Direction.FORWARD
-    moment = _instant(as_of) if as_of else None
+    moment = instant(as_of, "--as-of") if as_of else None
     db = open_db()
     with db.transaction(read_only=True) as uow:
         lot, _product_code = lot_by_code(uow, lot_code, product)
