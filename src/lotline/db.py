@@ -393,6 +393,9 @@ class is_one_of(FunctionElement[bool]):  # noqa: N801 - a SQL function, named li
     type = Boolean()
     inherit_cache = True
     name = "is_one_of"
+    # A condition in itself: without this, SQLite (no native boolean) gets "(… IN …) = 1", which
+    # its planner cannot turn into an index search — every use scanned the whole index.
+    _is_implicitly_boolean = True
 
     def __init__(self, column: Any, name: str) -> None:
         super().__init__(column, bindparam(name, type_=IdList()))
