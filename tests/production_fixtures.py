@@ -182,20 +182,8 @@ def two_level_run(db: Database, clock: FakeClock, kitchen: Kitchen) -> dict[str,
             outputs=[Make(kitchen.products["FILLING"], Amount(Decimal(150), KG), kitchen.qa_area)],
         ),
     )
-    with db.transaction(clock=clock) as uow:
-        # QA releases the filling before it is used: quarantined outputs cannot be consumed.
-        lot = uow.session.get_one(Lot, filling)
-        lot.quality_status = QualityStatus.RELEASED.value
-        post(
-            uow,
-            kind=MovementKind.STATUS,
-            lot=lot,
-            quantity=Quantity(Decimal(150)),
-            entered_qty=Decimal(150),
-            entered_unit=KG,
-            source=Bucket(kitchen.qa_area, StockStatus.QUARANTINE),
-            target=Bucket(kitchen.qa_area, StockStatus.AVAILABLE),
-        )
+    # QA releases the filling before it is used: quarantined outputs cannot be consumed.
+    set_quality(db, clock, filling, kitchen.qa_area, 150, QualityStatus.RELEASED)
     dumpling_order = open_order(db, clock, kitchen, "DUMPLING", 400)
     _t2, (dumpling, dumpling_f) = complete(
         db,
@@ -216,3 +204,32 @@ def two_level_run(db: Database, clock: FakeClock, kitchen: Kitchen) -> dict[str,
         ),
     )
     return {"filling": filling, "dumpling": dumpling, "dumpling_f": dumpling_f}
+
+
+def set_quality(
+    db: Database,
+    clock: FakeClock,
+    lot_id: int,
+    location: int,
+    qty: Decimal | int,
+    status: QualityStatus,
+    *,
+    stock_from: StockStatus = StockStatus.QUARANTINE,
+) -> None:
+    """QA's decision on a lot as a scenario needs it, flipped in place (the decision itself, with
+    its signature, is tested elsewhere): the quality status, and ``qty`` moved from ``stock_from``
+    to the matching stock status at ``location``."""
+    target = StockStatus.AVAILABLE if status is QualityStatus.RELEASED else StockStatus.REJECTED
+    with db.transaction(clock=clock) as uow:
+        lot = uow.session.get_one(Lot, lot_id)
+        lot.quality_status = status.value
+        post(
+            uow,
+            kind=MovementKind.STATUS,
+            lot=lot,
+            quantity=Quantity(Decimal(qty)),
+            entered_qty=Decimal(qty),
+            entered_unit=KG,
+            source=Bucket(location, stock_from),
+            target=Bucket(location, target),
+        )

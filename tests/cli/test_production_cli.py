@@ -13,19 +13,17 @@ import pytest
 from click.testing import Result
 from sqlalchemy import func, select
 
-from lotline.domain.ledger import MovementKind, Quantity
 from lotline.domain.status import QualityStatus, StockStatus
 from lotline.models.lot import Lot
 from lotline.models.production import GenealogyEdge, ProductionOrder, Transformation
 from lotline.models.signature import Signature
 from lotline.models.stock import StockMovement, StockOnHand
 from lotline.stock import check
-from lotline.stock.service import Bucket, post
 from lotline.uow import Database
 from tests.app_fixtures import PASSWORD, People
 from tests.cli.conftest import Cli
 from tests.conftest import FakeClock
-from tests.production_fixtures import Kitchen, build_kitchen
+from tests.production_fixtures import Kitchen, build_kitchen, set_quality
 
 KG = "KGM"
 
@@ -103,19 +101,7 @@ def complete_filling(run: Cli, kitchen: Kitchen) -> tuple[str, str]:
 
 def release(db: Database, clock: FakeClock, kitchen: Kitchen, lot_id: int, qty: int) -> None:
     """QA releases a quarantined output in place (the decision itself is tested elsewhere)."""
-    with db.transaction(clock=clock) as uow:
-        lot = uow.session.get_one(Lot, lot_id)
-        lot.quality_status = QualityStatus.RELEASED.value
-        post(
-            uow,
-            kind=MovementKind.STATUS,
-            lot=lot,
-            quantity=Quantity(Decimal(qty)),
-            entered_qty=Decimal(qty),
-            entered_unit=KG,
-            source=Bucket(kitchen.qa_area, StockStatus.QUARANTINE),
-            target=Bucket(kitchen.qa_area, StockStatus.AVAILABLE),
-        )
+    set_quality(db, clock, lot_id, kitchen.qa_area, qty, QualityStatus.RELEASED)
 
 
 def lot_id(db: Database, code: str) -> int:
@@ -334,19 +320,9 @@ def test_a_rework_of_rejected_stock_is_signed_at_the_prompt(
     run: Cli, db: Database, clock: FakeClock, kitchen: Kitchen, people: People
 ) -> None:
     flour = kitchen.lots["FLOUR"]
-    with db.transaction(clock=clock) as uow:
-        lot = uow.session.get_one(Lot, flour)
-        lot.quality_status = QualityStatus.REJECTED.value
-        post(
-            uow,
-            kind=MovementKind.STATUS,
-            lot=lot,
-            quantity=Quantity(Decimal(1000)),
-            entered_qty=Decimal(1000),
-            entered_unit=KG,
-            source=Bucket(kitchen.raw_bin, StockStatus.AVAILABLE),
-            target=Bucket(kitchen.raw_bin, StockStatus.REJECTED),
-        )
+    set_quality(
+        db, clock, flour, kitchen.raw_bin, 1000, QualityStatus.REJECTED, stock_from=StockStatus.AVAILABLE
+    )
     args = [
         "production",
         "transform",

@@ -13,17 +13,15 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from lotline.domain.ledger import MovementKind, Quantity
-from lotline.domain.status import QualityStatus, StockStatus
+from lotline.domain.status import QualityStatus
 from lotline.models.audit import AuditRecord
 from lotline.models.lot import Lot
 from lotline.models.production import GenealogyEdge, ProductionOrder, Transformation
 from lotline.models.stock import StockMovement
-from lotline.stock.service import Bucket, post
 from lotline.uow import Database
 from tests.app_fixtures import PASSWORD, People
 from tests.conftest import FakeClock
-from tests.production_fixtures import Kitchen, build_kitchen
+from tests.production_fixtures import Kitchen, build_kitchen, set_quality
 
 API = "/api/v1"
 KG = "KGM"
@@ -83,19 +81,7 @@ def open_order(client: TestClient, people: People, kitchen: Kitchen, product: st
 
 def release(db: Database, clock: FakeClock, lot_id: int, location: int, qty: int) -> None:
     """QA releases a produced lot (flipped in the database, as the service tests do)."""
-    with db.transaction(clock=clock) as uow:
-        lot = uow.session.get_one(Lot, lot_id)
-        lot.quality_status = QualityStatus.RELEASED.value
-        post(
-            uow,
-            kind=MovementKind.STATUS,
-            lot=lot,
-            quantity=Quantity(Decimal(qty)),
-            entered_qty=Decimal(qty),
-            entered_unit=KG,
-            source=Bucket(location, StockStatus.QUARANTINE),
-            target=Bucket(location, StockStatus.AVAILABLE),
-        )
+    set_quality(db, clock, lot_id, location, qty, QualityStatus.RELEASED)
 
 
 def lot_row(db: Database, lot_id: int) -> tuple[object, ...]:
@@ -339,19 +325,7 @@ def signed_in(client: TestClient, who: str = "admin") -> dict[str, str]:
 
 
 def reject(db: Database, clock: FakeClock, kitchen: Kitchen, name: str, qty: int) -> None:
-    with db.transaction(clock=clock) as uow:
-        lot = uow.session.get_one(Lot, kitchen.lots[name])
-        lot.quality_status = QualityStatus.REJECTED.value
-        post(
-            uow,
-            kind=MovementKind.STATUS,
-            lot=lot,
-            quantity=Quantity(Decimal(qty)),
-            entered_qty=Decimal(qty),
-            entered_unit=KG,
-            source=Bucket(kitchen.raw_bin, StockStatus.QUARANTINE),
-            target=Bucket(kitchen.raw_bin, StockStatus.REJECTED),
-        )
+    set_quality(db, clock, kitchen.lots[name], kitchen.raw_bin, qty, QualityStatus.REJECTED)
 
 
 def test_a_signed_rework_of_rejected_stock_makes_a_new_lot_and_leaves_the_input_lot_as_it_was(

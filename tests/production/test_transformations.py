@@ -36,7 +36,15 @@ from lotline.stock.service import Bucket, post
 from lotline.uow import Database
 from tests.app_fixtures import PASSWORD, People
 from tests.conftest import FakeClock
-from tests.production_fixtures import Kitchen, build_kitchen, complete, open_order, take, two_level_run
+from tests.production_fixtures import (
+    Kitchen,
+    build_kitchen,
+    complete,
+    open_order,
+    set_quality,
+    take,
+    two_level_run,
+)
 
 KG = "KGM"
 
@@ -368,19 +376,9 @@ def test_a_rework_of_a_rejected_lot_is_a_signed_transformation(
     db: Database, clock: FakeClock, kitchen: Kitchen
 ) -> None:
     flour = kitchen.lots["FLOUR"]
-    with db.transaction(clock=clock) as uow:
-        lot = uow.session.get_one(Lot, flour)
-        lot.quality_status = QualityStatus.REJECTED.value
-        post(
-            uow,
-            kind=MovementKind.STATUS,
-            lot=lot,
-            quantity=Quantity(Decimal(1000)),
-            entered_qty=Decimal(1000),
-            entered_unit=KG,
-            source=Bucket(kitchen.raw_bin, StockStatus.AVAILABLE),
-            target=Bucket(kitchen.raw_bin, StockStatus.REJECTED),
-        )
+    set_quality(
+        db, clock, flour, kitchen.raw_bin, 1000, QualityStatus.REJECTED, stock_from=StockStatus.AVAILABLE
+    )
     rejected_before = _lot_row(db, flour)
     request = Request(
         kind=TransformationKind.REWORK,

@@ -12,49 +12,34 @@ import pytest
 from sqlalchemy import select
 
 from lotline.auth import service as auth
-from lotline.domain.ledger import MovementKind, Quantity
 from lotline.domain.signature import Meaning
 from lotline.domain.status import QualityStatus, StockStatus
 from lotline.domain.transformation import TransformationKind
-from lotline.models.lot import Lot
 from lotline.models.production import GenealogyEdge
 from lotline.models.stock import StockOnHand
 from lotline.production.service import Make, Request, Take, transform
 from lotline.signatures import service as signatures
 from lotline.stock.operations import Amount, Source
-from lotline.stock.service import Bucket, post
 from lotline.trace.engine import Direction, closure, summarize
 from lotline.uow import Database
 from tests.app_fixtures import PASSWORD, People
 from tests.conftest import FakeClock
-from tests.production_fixtures import KG, Kitchen, build_kitchen, complete, open_order, take
+from tests.production_fixtures import KG, Kitchen, build_kitchen, complete, open_order, set_quality, take
 
 K = TransformationKind
 
 
 def _release(db: Database, clock: FakeClock, lot_id: int, location: int) -> None:
-    """QA's release, as the scenario needs it (the decision itself is tested elsewhere)."""
-    with db.transaction(clock=clock) as uow:
-        lot = uow.session.get_one(Lot, lot_id)
-        lot.quality_status = QualityStatus.RELEASED.value
-        row = uow.session.scalars(
-            select(StockOnHand).where(
+    """QA's release of all the lot holds in quarantine at ``location``."""
+    with db.transaction(read_only=True) as uow:
+        qty = uow.session.scalars(
+            select(StockOnHand.qty_base).where(
                 StockOnHand.lot_id == lot_id,
                 StockOnHand.location_id == location,
                 StockOnHand.stock_status == StockStatus.QUARANTINE.value,
             )
         ).one()
-        qty = row.qty_base
-        post(
-            uow,
-            kind=MovementKind.STATUS,
-            lot=lot,
-            quantity=Quantity(qty),
-            entered_qty=qty,
-            entered_unit=KG,
-            source=Bucket(location, StockStatus.QUARANTINE),
-            target=Bucket(location, StockStatus.AVAILABLE),
-        )
+    set_quality(db, clock, lot_id, location, qty, QualityStatus.RELEASED)
 
 
 def _bfs(edges: list[tuple[int, int]], seeds: set[int], forward: bool) -> set[int]:
