@@ -30,8 +30,22 @@ class DemoUser:
 
 
 DEMO_SITES = [
-    ("SH01", "鲜汇食品 松江工厂", "Xianhui Foods Songjiang Plant", "Asia/Shanghai"),
-    ("SH02", "鲜汇食品 嘉定冷链仓", "Xianhui Foods Jiading Cold Store", "Asia/Shanghai"),
+    (
+        "SH01",
+        "鲜汇食品 松江工厂",
+        "Xianhui Foods Songjiang Plant",
+        "Asia/Shanghai",
+        "6901234000016",
+        {"street": "新飞路 1500 号", "city": "上海市松江区", "postcode": "201612", "country": "CN"},
+    ),
+    (
+        "SH02",
+        "鲜汇食品 嘉定冷链仓",
+        "Xianhui Foods Jiading Cold Store",
+        "Asia/Shanghai",
+        "6901234000023",
+        {"street": "兴贤路 888 号", "city": "上海市嘉定区", "postcode": "201815", "country": "CN"},
+    ),
 ]
 
 DEMO_USERS = [
@@ -48,9 +62,11 @@ DEMO_USERS = [
 def load(uow: UnitOfWork) -> list[DemoUser]:
     """Create whatever of the demo company is missing; returns the demo logins."""
     site_ids: dict[str, int] = {}
-    for code, name_zh, name_en, zone in DEMO_SITES:
+    for code, name_zh, name_en, zone, gln, address in DEMO_SITES:
         existing = uow.session.execute(select(Site).where(Site.code == code)).scalar_one_or_none()
-        site = existing or sites.create_site(uow, code=code, name_zh=name_zh, name_en=name_en, time_zone=zone)
+        site = existing or sites.create_site(
+            uow, code=code, name_zh=name_zh, name_en=name_en, time_zone=zone, gln=gln, address=address
+        )
         site_ids[code] = site.id
     for person in DEMO_USERS:
         if auth.find_user(uow, username=person.username) is not None:

@@ -38,6 +38,9 @@ class ReceiptLine(Base):
     product_id: Mapped[int] = mapped_column(ForeignKey("product.id"), nullable=False)
     lot_id: Mapped[int] = mapped_column(ForeignKey("lot.id"), nullable=False, index=True)
     supplier_lot_code: Mapped[str | None] = mapped_column(String(40))
+    # FSMA 204: where the supplier's traceability lot code was assigned (a place description
+    # or a reference to it), as the supplier reported it; the supplier's own address when empty.
+    tlc_source: Mapped[str | None] = mapped_column(String(200))
     production_date: Mapped[date | None] = mapped_column(Date)
     supplier_expiry: Mapped[date | None] = mapped_column(Date)
     entered_qty: Mapped[Decimal] = mapped_column(ExactDecimal(), nullable=False)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, String
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lotline.models.base import Base, BigIntId, TimestampMixin
@@ -17,3 +19,9 @@ class Site(TimestampMixin, Base):
     name_en: Mapped[str] = mapped_column(String(200), nullable=False)
     time_zone: Mapped[str] = mapped_column(String(64), nullable=False)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    # Where the site is, for trace exports: EPCIS read points and business locations, FSMA
+    # ship-from and receiving location descriptions.
+    gln: Mapped[str | None] = mapped_column(String(13))
+    address: Mapped[dict[str, Any]] = mapped_column(
+        JSON, nullable=False, default=dict, server_default=text("'{}'")
+    )

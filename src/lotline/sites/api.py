@@ -40,7 +40,13 @@ def create_site(
 ) -> SiteRead:
     """Register a site."""
     site = service.create_site(
-        uow, code=body.code, name_zh=body.name_zh, name_en=body.name_en, time_zone=body.time_zone
+        uow,
+        code=body.code,
+        name_zh=body.name_zh,
+        name_en=body.name_en,
+        time_zone=body.time_zone,
+        gln=body.gln,
+        address=body.address.model_dump(exclude_none=True),
     )
     return SiteRead.model_validate(site)
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from lotline.api.schemas import Flag, Reason, RequestBody
+from lotline.places.schemas import Address
 
 
 class SiteCreate(RequestBody):
@@ -14,12 +16,16 @@ class SiteCreate(RequestBody):
     name_zh: str = Field(min_length=1, max_length=200, examples=["上海一厂"])
     name_en: str = Field(min_length=1, max_length=200, examples=["Shanghai Plant 1"])
     time_zone: str = Field(min_length=1, max_length=64, examples=["Asia/Shanghai"])
+    gln: str | None = Field(default=None, max_length=32, description="13-digit GS1 Global Location Number")
+    address: Address = Field(default_factory=Address, description="For trace exports (EPCIS, FSMA 204)")
 
 
 class SiteUpdate(RequestBody):
     name_zh: str | None = Field(default=None, min_length=1, max_length=200)
     name_en: str | None = Field(default=None, min_length=1, max_length=200)
     time_zone: str | None = Field(default=None, min_length=1, max_length=64)
+    gln: str | None = Field(default=None, max_length=32)
+    address: Address | None = None
     active: Flag | None = None
     reason: Reason = None
 
@@ -32,6 +38,8 @@ class SiteRead(BaseModel):
     name_zh: str
     name_en: str
     time_zone: str
+    gln: str | None
+    address: dict[str, Any]
     active: bool
     created_at: datetime
     updated_at: datetime

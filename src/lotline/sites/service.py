@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 
 from lotline.audit.service import record_changed, record_created, snapshot
 from lotline.domain.errors import N_, AlreadyExists, InvalidInput, NotFound
+from lotline.domain.gs1 import validate_gln
 from lotline.models.site import Site
 from lotline.outbox import events
 from lotline.outbox.service import emit
@@ -50,7 +52,16 @@ def list_sites(
     return keyset_page(uow.session, query, Site.id, cursor=cursor, limit=limit)
 
 
-def create_site(uow: UnitOfWork, *, code: str, name_zh: str, name_en: str, time_zone: str) -> Site:
+def create_site(
+    uow: UnitOfWork,
+    *,
+    code: str,
+    name_zh: str,
+    name_en: str,
+    time_zone: str,
+    gln: str | None = None,
+    address: dict[str, Any] | None = None,
+) -> Site:
     """Register a site; its code is unique and never changes."""
     code = code.strip().upper()
     if uow.session.execute(select(Site.id).where(Site.code == code)).first() is not None:
@@ -61,6 +72,8 @@ def create_site(uow: UnitOfWork, *, code: str, name_zh: str, name_en: str, time_
         name_zh=name_zh.strip(),
         name_en=name_en.strip(),
         time_zone=check_time_zone(time_zone),
+        gln=validate_gln(gln) if gln else None,
+        address=dict(address or {}),
         active=True,
         created_at=now,
         updated_at=now,
@@ -86,6 +99,8 @@ def update_site(uow: UnitOfWork, *, site_id: int, changes: dict[str, object], re
     site = get_site(uow, site_id=site_id)
     if "time_zone" in changes:
         check_time_zone(str(changes["time_zone"]))
+    if changes.get("gln"):
+        changes = {**changes, "gln": validate_gln(str(changes["gln"]))}
     before = snapshot(site, exclude=AUDIT_EXCLUDE)
     for name, value in changes.items():
         setattr(site, name, value)
