@@ -39,6 +39,7 @@ from lotline.models.quality import (
     QualityDecision,
     ReleasePolicy,
 )
+from lotline.models.recall import RecallCase, RecallDestruction, RecallHold, RecallLot, RecallNotice
 from lotline.models.signature import Signature, SigningGrant
 from lotline.models.site import Site
 from lotline.models.stock import StockMovement, StockOnHand
@@ -74,6 +75,11 @@ __all__ = [
     "ProductPackaging",
     "ProductionOrder",
     "QualityDecision",
+    "RecallCase",
+    "RecallDestruction",
+    "RecallHold",
+    "RecallLot",
+    "RecallNotice",
     "Receipt",
     "ReceiptLine",
     "ReleasePolicy",

@@ -49,6 +49,9 @@ CUSTOMER_RETURN_RECEIVED: Final = "lotline.customer_return.received"
 PRODUCTION_ORDER_CREATED: Final = "lotline.production_order.created"
 PRODUCTION_ORDER_CLOSED: Final = "lotline.production_order.closed"
 TRANSFORMATION_POSTED: Final = "lotline.transformation.posted"
+RECALL_OPENED: Final = "lotline.recall.opened"
+RECALL_STARTED: Final = "lotline.recall.started"
+RECALL_CLOSED: Final = "lotline.recall.closed"
 
 ALL: Final = frozenset(
     {
@@ -62,6 +65,9 @@ ALL: Final = frozenset(
         PRODUCTION_ORDER_CREATED,
         PRODUCTION_ORDER_CLOSED,
         TRANSFORMATION_POSTED,
+        RECALL_OPENED,
+        RECALL_STARTED,
+        RECALL_CLOSED,
         SITE_CREATED,
         SITE_UPDATED,
         USER_CREATED,

@@ -13,8 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import func, select, union_all
+from sqlalchemy import Select, func, select, union_all
 
+from lotline.db import is_one_of
 from lotline.domain.ledger import Balance, MovementKind, Quantity, balance
 from lotline.models.stock import StockMovement, StockOnHand
 from lotline.uow import UnitOfWork
@@ -109,8 +110,11 @@ def differences(uow: UnitOfWork) -> list[Difference]:
     return found
 
 
-def mass_balances(uow: UnitOfWork, lot_ids: Iterable[int] | None = None) -> dict[int, Balance]:
-    """Each lot's mass balance from its movements (per kind) and its on-hand."""
+def mass_balances(
+    uow: UnitOfWork, lot_ids: Iterable[int] | Select[tuple[int]] | None = None
+) -> dict[int, Balance]:
+    """Each lot's mass balance from its movements (per kind) and its on-hand; of the lots given
+    as ids or as a query of ids (a recall's scope, however large), or of every lot."""
     m = StockMovement
     moved = select(m.lot_id, m.kind, func.sum(m.base_qty), func.sum(m.count), func.sum(m.weight_kg)).group_by(
         m.lot_id, m.kind
@@ -121,10 +125,13 @@ def mass_balances(uow: UnitOfWork, lot_ids: Iterable[int] | None = None) -> dict
         func.sum(StockOnHand.count),
         func.sum(StockOnHand.weight_kg),
     ).group_by(StockOnHand.lot_id)
-    if lot_ids is not None:
-        chosen = list(lot_ids)
-        moved = moved.where(m.lot_id.in_(chosen))
-        held = held.where(StockOnHand.lot_id.in_(chosen))
+    if isinstance(lot_ids, Select):
+        moved = moved.where(m.lot_id.in_(lot_ids))
+        held = held.where(StockOnHand.lot_id.in_(lot_ids))
+    elif lot_ids is not None:
+        chosen = sorted(set(lot_ids))
+        moved = moved.where(is_one_of(m.lot_id, "lots")).params(lots=chosen)
+        held = held.where(is_one_of(StockOnHand.lot_id, "lots")).params(lots=chosen)
     per_lot: dict[int, list[tuple[MovementKind, Quantity]]] = defaultdict(list)
     for lot, kind, qty, count, weight in uow.session.execute(moved):
         per_lot[lot].append((MovementKind(kind), _quantity(qty, count, weight)))
