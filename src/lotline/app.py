@@ -31,6 +31,7 @@ from lotline.outbox.api import router as events_router
 from lotline.places.api import router as places_router
 from lotline.production.api import router as production_router
 from lotline.quality.api import router as quality_router
+from lotline.recall.api import router as recall_router
 from lotline.signatures.api import router as signatures_router
 from lotline.sites.api import router as sites_router
 from lotline.stock.api import router as stock_router
@@ -137,6 +138,7 @@ def create_app(
         shipping_router,
         production_router,
         trace_router,
+        recall_router,
         signatures_router,
         audit_router,
         events_router,

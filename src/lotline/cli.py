@@ -28,6 +28,7 @@ from lotline.outbound.fulfil_cli import app as order_app
 from lotline.places.cli import location_app, partner_app
 from lotline.production.cli import app as production_app
 from lotline.quality.cli import app as quality_app
+from lotline.recall.cli import app as recall_app
 from lotline.stock.cli import app as stock_app
 from lotline.trace.cli import trace as trace_command
 from lotline.uow import Actor
@@ -50,6 +51,7 @@ for sub, name in (
     (quality_app, "quality"),
     (order_app, "order"),
     (production_app, "production"),
+    (recall_app, "recall"),
     (product_app, "product"),
     (lot_type_app, "lot-type"),
     (storage_condition_app, "storage-condition"),

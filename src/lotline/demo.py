@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from lotline import demo_catalog, demo_outbound, demo_production, demo_quality
+from lotline import demo_catalog, demo_outbound, demo_production, demo_quality, demo_recall
 from lotline.auth import service as auth
 from lotline.models.site import Site
 from lotline.sites import service as sites
@@ -84,4 +84,5 @@ def load(uow: UnitOfWork) -> list[DemoUser]:
     demo_quality.load(uow)
     demo_outbound.load(uow)
     demo_production.load(uow)
+    demo_recall.load(uow)
     return DEMO_USERS

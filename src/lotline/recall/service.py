@@ -20,15 +20,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, exists, func, insert, literal, select
+from sqlalchemy import Table, and_, exists, func, insert, literal, select
 
 from lotline.audit.service import record
 from lotline.catalog.packaging import convert_for_product
 from lotline.db import is_one_of, next_in_sequence
-from lotline.domain.errors import N_, Conflict, InvalidInput, LotlineError, NotFound
-from lotline.domain.permissions import Principal
+from lotline.domain.errors import N_, Conflict, InvalidInput, LotlineError, NotFound, PermissionDenied
+from lotline.domain.permissions import Permission, Principal
 from lotline.domain.recall import (
     CaseStatus,
     RecallKind,
@@ -55,6 +56,7 @@ from lotline.trace.engine import Direction, reach
 from lotline.uow import UnitOfWork
 
 RECORD_TYPE = "recall_case"
+RECALL_LOT = cast(Table, RecallLot.__table__)
 
 
 @dataclass(frozen=True)
@@ -186,7 +188,7 @@ def _write_scope(uow: UnitOfWork, case_id: int, seeds: list[int]) -> int:
     ).where(missing)
     before = _scope_size(uow, case_id)
     uow.session.execute(
-        insert(RecallLot.__table__).from_select(["case_id", "lot_id", "is_trigger"], rows), {"seeds": seeds}
+        insert(RECALL_LOT).from_select(["case_id", "lot_id", "is_trigger"], rows), {"seeds": seeds}
     )
     return _scope_size(uow, case_id) - before  # rowcount: -1 on SQLite for INSERT … SELECT
 
@@ -199,8 +201,9 @@ def scope_lot_ids(uow: UnitOfWork, case_id: int) -> list[int]:
     return [int(i) for i in uow.session.scalars(select(RecallLot.lot_id).where(RecallLot.case_id == case_id))]
 
 
-def open_case(uow: UnitOfWork, request: OpenRequest) -> RecallCase:
-    """Open a recall (as a draft) or run a drill (complete when this returns). Audited."""
+def open_case(uow: UnitOfWork, request: OpenRequest, *, principal: Principal | None = None) -> RecallCase:
+    """Open a recall (as a draft) or run a drill (complete when this returns). Audited. With a
+    ``principal``, it must manage recalls at the site of the first trigger lot (the case's site)."""
     reason = _required(request.reason, "reason")
     now = uow.now()
     discovered = request.discovered_at or now
@@ -210,6 +213,8 @@ def open_case(uow: UnitOfWork, request: OpenRequest) -> RecallCase:
         raise InvalidInput(N_("{field} is in the future."), field="discovered_at", code="recall.future")
     seeds = seed_lots(uow, request.trigger)
     site = uow.session.get_one(Site, uow.session.get_one(Lot, seeds[0]).site_id)
+    if principal is not None and not principal.can(Permission.RECALL_MANAGE, site.id):
+        raise PermissionDenied(field="trigger", permission=Permission.RECALL_MANAGE.value)
     due = deadlines(
         request.level,
         discovered_at=discovered,
