@@ -43,6 +43,7 @@ from lotline.web import fulfilment as fulfilment_pages
 from lotline.web import lots as lot_pages
 from lotline.web import outbound as outbound_pages
 from lotline.web import production as production_pages
+from lotline.web import recall as recall_pages
 from lotline.web import receiving as receiving_pages
 
 API_PREFIX = "/api/v1"
@@ -155,6 +156,7 @@ def create_app(
     app.include_router(quality_pages.router)
     app.include_router(outbound_pages.router)
     app.include_router(production_pages.router)
+    app.include_router(recall_pages.router)
     app.include_router(fulfilment_pages.router)
     app.include_router(admin_pages.router)
     app.state.html_problem = shell.problem_page

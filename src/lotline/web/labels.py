@@ -31,6 +31,7 @@ MEANING = {
     "return_to_supplier": N_("Return to supplier"),
     "rework": N_("Rework"),
     "recall": N_("Recall"),
+    "close": N_("Close"),
 }
 
 REDATE = {

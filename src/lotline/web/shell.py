@@ -62,6 +62,7 @@ NAVIGATION = (
     NavItem("quality", "/quality", N_("Quality"), (Permission.QUALITY_READ,)),
     NavItem("orders", "/orders", N_("Orders"), (Permission.ORDER_READ,)),
     NavItem("production", "/production/orders", N_("Production"), (Permission.PRODUCTION_READ,)),
+    NavItem("recalls", "/recalls", N_("Recalls"), (Permission.TRACE_READ,)),
     NavItem(
         "admin",
         "/admin",

@@ -1,0 +1,467 @@
+"""Recall pages: the recall board (open recalls by their deadlines, drills, closed cases), the form
+that opens a recall or runs a drill, and one case — its scope, the customers it reaches with
+contacts and quantities, recovery and effectiveness, stock in scope and its holds, the drill's
+mass balance — with its actions: start and close (signed), notices and destructions, and the
+documents (customer notices, report). Everything goes through :mod:`lotline.recall`."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import Response
+
+from lotline.api.deps import get_uow, requires
+from lotline.api.problems import STATUS_BY_KIND
+from lotline.api.schemas import IdPath
+from lotline.domain.errors import N_, InvalidInput, LotlineError, NotFound
+from lotline.domain.permissions import Permission, Principal
+from lotline.domain.recall import CaseStatus, RecallKind, RecallLevel, TriggerKind
+from lotline.domain.signature import Meaning
+from lotline.i18n import gettext_for
+from lotline.models.recall import RecallCase
+from lotline.recall import queries, service
+from lotline.recall.queries import CaseView
+from lotline.uow import UnitOfWork
+from lotline.web import labels
+from lotline.web.routing import WebRoute
+from lotline.web.shell import redirect, render
+from lotline.web.signing import authorize
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+
+KIND_LABELS = {RecallKind.RECALL.value: N_("Recall"), RecallKind.DRILL.value: N_("Mock-recall drill")}
+LEVEL_LABELS = {
+    RecallLevel.CN_1.value: N_("China level 1 (serious harm)"),
+    RecallLevel.CN_2.value: N_("China level 2"),
+    RecallLevel.CN_3.value: N_("China level 3 (labelling)"),
+    RecallLevel.US_I.value: N_("US FDA class I"),
+    RecallLevel.US_II.value: N_("US FDA class II"),
+    RecallLevel.US_III.value: N_("US FDA class III"),
+}
+STATUS_LABELS = {
+    CaseStatus.DRAFT.value: N_("Draft: not started"),
+    CaseStatus.ACTIVE.value: N_("Active"),
+    CaseStatus.CLOSED.value: N_("Closed"),
+    CaseStatus.COMPLETED.value: N_("Completed"),
+}
+DEADLINE_LABELS = {
+    "met": N_("met"),
+    "missed": N_("missed"),
+    "overdue": N_("overdue"),
+    "due_soon": N_("due soon"),
+    "on_track": N_("on track"),
+    "none": N_("no deadline"),
+}
+TRIGGER_LABELS = {
+    TriggerKind.LOTS.value: N_("Lots"),
+    TriggerKind.SUPPLIER_LOT.value: N_("A supplier's lot"),
+    TriggerKind.PRODUCT_RANGE.value: N_("A product made or received in a date range"),
+}
+CHANNEL_LABELS = {
+    "phone": N_("Phone"),
+    "email": N_("E-mail"),
+    "letter": N_("Letter"),
+    "visit": N_("Visit"),
+    "edi": N_("EDI message"),
+}
+LABELS: dict[str, Any] = {
+    **labels.ALL,
+    "recall_kind_labels": KIND_LABELS,
+    "recall_level_labels": LEVEL_LABELS,
+    "recall_status_labels": STATUS_LABELS,
+    "deadline_labels": DEADLINE_LABELS,
+    "trigger_labels": TRIGGER_LABELS,
+    "channel_labels": CHANNEL_LABELS,
+}
+FORM_FIELDS = (
+    "kind",
+    "trigger_kind",
+    "lot_codes",
+    "supplier_code",
+    "supplier_lot_code",
+    "product_code",
+    "date_from",
+    "date_to",
+    "level",
+    "reason",
+)
+
+
+def visible_case(uow: UnitOfWork, principal: Principal, case_id: int, permission: Permission) -> RecallCase:
+    case = uow.session.get(RecallCase, case_id)
+    if case is None or not principal.can(permission, case.site_id):
+        raise NotFound(entity=N_("recall"), key=case_id, field="case_id")
+    return case
+
+
+@router.get("/recalls")
+def board(
+    request: Request,
+    closed: str | None = None,
+    principal: Principal = requires(Permission.TRACE_READ),
+    uow: UnitOfWork = Depends(get_uow),
+) -> Response:
+    sites = principal.site_ids_with(Permission.TRACE_READ)
+    rows = [
+        row
+        for row in queries.board(uow, now=uow.now(), include_closed=bool(closed))
+        if sites is None or row.case.site_id in sites
+    ]
+    return render(
+        request,
+        "recall/board.html",
+        active="recalls",
+        rows=rows,
+        show_closed=bool(closed),
+        can_open=principal.site_ids_with(Permission.RECALL_MANAGE) != set(),
+        **LABELS,
+    )
+
+
+def _form(
+    request: Request,
+    values: dict[str, str],
+    *,
+    error: str | None = None,
+    error_field: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "recall/new.html",
+        status_code=status_code,
+        active="recalls",
+        values=values,
+        error=error,
+        error_field=error_field,
+        kinds=list(RecallKind),
+        levels=list(RecallLevel),
+        trigger_kinds=list(TriggerKind),
+        **LABELS,
+    )
+
+
+@router.get("/recalls/new")
+def new_form(
+    request: Request,
+    kind: str | None = None,
+    lot: str | None = None,
+    principal: Principal = requires(Permission.RECALL_MANAGE),
+) -> Response:
+    values = {name: "" for name in FORM_FIELDS}
+    values.update(kind=kind if kind in {k.value for k in RecallKind} else RecallKind.RECALL.value)
+    values.update(trigger_kind=TriggerKind.LOTS.value, level=RecallLevel.CN_2.value)
+    if lot:
+        values["lot_codes"] = lot
+    return _form(request, values)
+
+
+def _day(value: str, field: str) -> date | None:
+    if not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidInput(N_("The value of {field} is not valid."), field=field, code="web.date") from None
+
+
+def _request(values: dict[str, str]) -> service.OpenRequest:
+    try:
+        kind = RecallKind(values["kind"])
+        trigger_kind = TriggerKind(values["trigger_kind"])
+        level = RecallLevel(values["level"])
+    except ValueError as error:
+        raise InvalidInput(
+            N_("The value of {field} is not valid."), field="level", code="web.choice"
+        ) from error
+    trigger = service.Trigger(
+        kind=trigger_kind,
+        lot_codes=tuple(code for code in values["lot_codes"].replace(",", " ").split() if code),
+        product_code=values["product_code"].strip() or None,
+        supplier_code=values["supplier_code"].strip() or None,
+        supplier_lot_code=values["supplier_lot_code"].strip() or None,
+        date_from=_day(values["date_from"], "date_from"),
+        date_to=_day(values["date_to"], "date_to"),
+    )
+    return service.OpenRequest(kind=kind, trigger=trigger, level=level, reason=values["reason"])
+
+
+@router.post("/recalls/new")
+async def open_case(
+    request: Request,
+    principal: Principal = requires(Permission.RECALL_MANAGE),
+    uow: UnitOfWork = Depends(get_uow),
+) -> Response:
+    _ = gettext_for(request.state.language)
+    form = await request.form()
+    values = {name: str(form.get(name) or "") for name in FORM_FIELDS}
+    try:
+        case = service.open_case(uow, _request(values), principal=principal)
+    except LotlineError as error:
+        uow.rollback()
+        field = (error.field or "").removeprefix("trigger.")
+        return _form(
+            request, values, error=error.render(_), error_field=field, status_code=STATUS_BY_KIND[error.kind]
+        )
+    flash = (
+        _("Drill %(number)s: %(lots)s lots traced in %(ms)s ms.")
+        if case.kind == RecallKind.DRILL.value
+        else _("Recall %(number)s opened with %(lots)s lots in scope. Nothing is held until it is started.")
+    )
+    return redirect(
+        f"/recalls/{case.id}",
+        flash=flash % {"number": case.number, "lots": case.lots_in_scope, "ms": case.scope_ms},
+    )
+
+
+def _case_page(
+    request: Request, uow: UnitOfWork, principal: Principal, view: CaseView, **extra: Any
+) -> Response:
+    case = view.case
+    manage = principal.can(Permission.RECALL_MANAGE, case.site_id)
+    return render(
+        request,
+        "recall/case.html",
+        active="recalls",
+        view=view,
+        case=case,
+        zone=view.site_zone,
+        can_start=manage and case.status == CaseStatus.DRAFT.value,
+        can_record=manage and case.status == CaseStatus.ACTIVE.value,
+        can_close=manage and case.status == CaseStatus.ACTIVE.value,
+        channels=list(CHANNEL_LABELS),
+        **LABELS,
+        **extra,
+    )
+
+
+@router.get("/recalls/{case_id}")
+def case_page(
+    request: Request,
+    case_id: IdPath,
+    principal: Principal = requires(Permission.TRACE_READ),
+    uow: UnitOfWork = Depends(get_uow),
+) -> Response:
+    case = visible_case(uow, principal, case_id, Permission.TRACE_READ)
+    return _case_page(request, uow, principal, queries.case_view(uow, case, now=uow.now()))
+
+
+def _sign_page(
+    request: Request,
+    uow: UnitOfWork,
+    case: RecallCase,
+    meaning: Meaning,
+    *,
+    note: str = "",
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    session = getattr(request.state, "web_session", None)
+    view = queries.case_view(uow, case, now=uow.now())
+    return render(
+        request,
+        "recall/sign.html",
+        status_code=status_code,
+        active="recalls",
+        meaning=meaning.value,
+        case=case,
+        view=view,
+        note=note,
+        error=error,
+        action=f"/recalls/{case.id}/{'start' if meaning is Meaning.RECALL else 'close'}",
+        back=f"/recalls/{case.id}",
+        needs_username=session is None or session.first_signed_at is None,
+        **LABELS,
+    )
+
+
+@router.get("/recalls/{case_id}/start")
+def start_form(
+    request: Request,
+    case_id: IdPath,
+    principal: Principal = requires(Permission.RECALL_MANAGE),
+    uow: UnitOfWork = Depends(get_uow),
+) -> Response:
+    case = visible_case(uow, principal, case_id, Permission.RECALL_MANAGE)
+    return _sign_page(request, uow, case, Meaning.RECALL)
+
+
+@router.post("/recalls/{case_id}/start")
+def start(
+    request: Request,
+    case_id: IdPath,
+    username: str = Form(default=""),
+    password: str = Form(default=""),
+    principal: Principal = requires(Permission.RECALL_MANAGE),
+    uow: UnitOfWork = Depends(get_uow),
+) -> Response:
+    _ = gettext_for(request.state.language)
+    case = visible_case(uow, principal, case_id, Permission.RECALL_MANAGE)
+    try:
+        secret = authorize(
+            request,
+            uow,
+            principal,
+            username=username,
+            password=password,
+            meaning=Meaning.RECALL,
+            record_type=service.RECORD_TYPE,
+            record_id=case.id,
+        )
+        service.start_case(uow, case_id=case.id, principal=principal, signing_grant=secret)
+        holds = len(queries.case_view(uow, case, now=uow.now()).holds)
+    except LotlineError as error:
+        uow.rollback()
+        case = visible_case(uow, principal, case_id, Permission.RECALL_MANAGE)
+        return _sign_page(
+            request,
+            uow,
+            case,
+            Meaning.RECALL,
+            error=error.render(_),
+            status_code=STATUS_BY_KIND[error.kind],
+        )
+    return redirect(
+        f"/recalls/{case_id}",
+        flash=_("Recall started and signed: %(holds)s lots held, their allocations given back.")
+        % {"holds": holds},
+    )
+
+
+@router.get("/recalls/{case_id}/close")
+def close_form(
+    request: Request,
+    case_id: IdPath,
+    principal: Principal = requires(Permission.RECALL_MANAGE),
+    uow: UnitOfWork = Depends(get_uow),
+) -> Response:
+    case = visible_case(uow, principal, case_id, Permission.RECALL_MANAGE)
+    return _sign_page(request, uow, case, Meaning.CLOSE)
+
+
+@router.post("/recalls/{case_id}/close")
+def close(
+    request: Request,
+    case_id: IdPath,
+    note: str = Form(default=""),
+    username: str = Form(default=""),
+    password: str = Form(default=""),
+    principal: Principal = requires(Permission.RECALL_MANAGE),
+    uow: UnitOfWork = Depends(get_uow),
+) -> Response:
+    _ = gettext_for(request.state.language)
+    case = visible_case(uow, principal, case_id, Permission.RECALL_MANAGE)
+    try:
+        if not note.strip():
+            raise InvalidInput(N_("{field} is required."), field="note", code="recall.note_required")
+        secret = authorize(
+            request,
+            uow,
+            principal,
+            username=username,
+            password=password,
+            meaning=Meaning.CLOSE,
+            record_type=service.RECORD_TYPE,
+            record_id=case.id,
+        )
+        service.close_case(uow, case_id=case.id, note=note, principal=principal, signing_grant=secret)
+    except LotlineError as error:
+        uow.rollback()
+        case = visible_case(uow, principal, case_id, Permission.RECALL_MANAGE)
+        return _sign_page(
+            request,
+            uow,
+            case,
+            Meaning.CLOSE,
+            note=note,
+            error=error.render(_),
+            status_code=STATUS_BY_KIND[error.kind],
+        )
+    return redirect(
+        f"/recalls/{case_id}", flash=_("Recall closed and signed. The recall holds stay in force.")
+    )
+
+
+def _refused(
+    request: Request, uow: UnitOfWork, principal: Principal, case_id: int, error: LotlineError
+) -> Response:
+    """The case page again, with what was refused and why; nothing was written."""
+    _ = gettext_for(request.state.language)
+    uow.rollback()
+    case = visible_case(uow, principal, case_id, Permission.TRACE_READ)
+    response = _case_page(
+        request,
+        uow,
+        principal,
+        queries.case_view(uow, case, now=uow.now()),
+        error=error.render(_),
+        error_field=error.field,
+    )
+    response.status_code = STATUS_BY_KIND[error.kind]
+    return response
+
+
+def _int(value: str, field: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise InvalidInput(N_("{field} is required."), field=field, code="web.required") from None
+
+
+@router.post("/recalls/{case_id}/notices")
+def notify(
+    request: Request,
+    case_id: IdPath,
+    customer_id: str = Form(default=""),
+    channel: str = Form(default=""),
+    note: str = Form(default=""),
+    principal: Principal = requires(Permission.RECALL_MANAGE),
+    uow: UnitOfWork = Depends(get_uow),
+) -> Response:
+    _ = gettext_for(request.state.language)
+    case = visible_case(uow, principal, case_id, Permission.RECALL_MANAGE)
+    try:
+        service.record_notice(
+            uow, case_id=case.id, customer_id=_int(customer_id, "customer_id"), channel=channel, note=note
+        )
+    except LotlineError as error:
+        return _refused(request, uow, principal, case_id, error)
+    return redirect(f"/recalls/{case_id}", flash=_("Notice recorded."))
+
+
+@router.post("/recalls/{case_id}/destructions")
+def destroyed(
+    request: Request,
+    case_id: IdPath,
+    customer_id: str = Form(default=""),
+    lot_id: str = Form(default=""),
+    quantity: str = Form(default=""),
+    unit: str = Form(default=""),
+    note: str = Form(default=""),
+    principal: Principal = requires(Permission.RECALL_MANAGE),
+    uow: UnitOfWork = Depends(get_uow),
+) -> Response:
+    _ = gettext_for(request.state.language)
+    case = visible_case(uow, principal, case_id, Permission.RECALL_MANAGE)
+    try:
+        try:
+            amount = Decimal(quantity.strip())
+        except InvalidOperation:
+            raise InvalidInput(
+                N_("The value of {field} is not valid."), field="quantity", code="web.number"
+            ) from None
+        service.record_destruction(
+            uow,
+            case_id=case.id,
+            customer_id=_int(customer_id, "customer_id"),
+            lot_id=_int(lot_id, "lot_id"),
+            quantity=amount,
+            unit=unit.strip(),
+            note=note,
+        )
+    except LotlineError as error:
+        return _refused(request, uow, principal, case_id, error)
+    return redirect(f"/recalls/{case_id}", flash=_("Destruction at the customer recorded."))
