@@ -7,11 +7,14 @@ and English pages; a viewer reads but cannot open."""
 from __future__ import annotations
 
 import html
+import io
 import re
+import zipfile
 from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
+from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from lotline import demo
@@ -77,7 +80,9 @@ def test_the_board_and_the_demo_recall_page(demo_db: Database, client: TestClien
     sign_in(client, QA_MANAGER)
     board = client.get("/recalls").text
     cases = rows(board, "recall-case")
-    assert any(row.startswith("RC-2026-0001") and "China level 2" in row and "Active" in row for row in cases)
+    assert any(
+        row.startswith("RC-2026-0001") and "China level 2" in row and "In progress" in row for row in cases
+    )
     assert any(row.startswith("MR-2026-0001") and "Mock-recall drill" in row for row in cases)
     page = client.get(f"/recalls/{case_id(demo_db, 'RC-')}").text
     customers = rows(page, "recall-customer")
@@ -190,3 +195,25 @@ def test_a_viewer_reads_but_cannot_open(demo_db: Database, client: TestClient) -
     assert client.get("/recalls").status_code == 200
     assert "Open a recall" not in client.get("/recalls").text
     assert client.get("/recalls/new").status_code == 403
+
+
+def test_the_report_and_the_notices_open(demo_db: Database, client: TestClient) -> None:
+    sign_in(client, QA_MANAGER)
+    case = case_id(demo_db, "RC-")
+    report = client.get(f"/recalls/{case}/report.pdf")
+    assert report.status_code == 200
+    assert report.headers["content-type"] == "application/pdf"
+    pages = PdfReader(io.BytesIO(report.content)).pages
+    text = " ".join(page.extract_text() for page in pages)
+    assert "RC-2026-0001" in text
+    assert "HEMA" in text
+    workbook = client.get(f"/recalls/{case}/report.xlsx")
+    assert workbook.status_code == 200
+    assert zipfile.ZipFile(io.BytesIO(workbook.content)).testzip() is None
+    listing = client.get(f"/recalls/{case}/notices.csv")
+    assert listing.content.startswith(b"\xef\xbb\xbf")
+    assert {line.split(",")[0] for line in listing.text.splitlines()[1:]} == {"HEMA", "LIANHUA"}
+    notice = client.get(f"/recalls/{case}/notices/{_customer(demo_db, 'HEMA')}.pdf?language=zh_CN")
+    assert notice.status_code == 200
+    assert "召回" in PdfReader(io.BytesIO(notice.content)).pages[0].extract_text()
+    assert client.get(f"/recalls/{case}/notices/999999.pdf").status_code == 404

@@ -9,16 +9,20 @@ across sites, as a recall must.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
 
 from lotline.api.deps import get_uow, requires
+from lotline.api.problems import request_language
 from lotline.api.routing import LotlineRoute
 from lotline.api.schemas import PROBLEM_RESPONSES, IdPath, PageOut
 from lotline.domain.errors import N_, NotFound
 from lotline.domain.permissions import Permission, Principal
 from lotline.domain.recall import CaseStatus, RecallKind
 from lotline.models.recall import RecallCase
-from lotline.recall import queries, service
+from lotline.recall import documents, queries, service
 from lotline.recall.schemas import (
     AffectedLineRead,
     CaseDetail,
@@ -37,6 +41,7 @@ from lotline.recall.schemas import (
 )
 from lotline.uow import UnitOfWork
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 router = APIRouter(prefix="/recalls", tags=["recall"], route_class=LotlineRoute, responses=PROBLEM_RESPONSES)
 
 
@@ -218,3 +223,83 @@ def close_case(
         uow, case_id=case.id, note=body.note, principal=principal, signing_grant=body.signing_grant
     )
     return detail(uow, closed)
+
+
+# --- documents ----------------------------------------------------------------------------------
+
+_LANGUAGE = Query(default=None, pattern=r"^(zh|zh-CN|zh_CN|en)$", description="Default: yours")
+
+
+def _file(content: bytes, media_type: str, name: str) -> Response:
+    return Response(
+        content=content,
+        media_type=media_type,
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"},
+    )
+
+
+def _view(uow: UnitOfWork, principal: Principal, case_id: int) -> queries.CaseView:
+    return queries.case_view(uow, visible_case(uow, principal, case_id, Permission.TRACE_READ), now=uow.now())
+
+
+@router.get(
+    "/{case_id}/report.pdf", response_class=Response, responses={200: {"content": {"application/pdf": {}}}}
+)
+def report_pdf(
+    case_id: IdPath,
+    request: Request,
+    language: str | None = _LANGUAGE,
+    principal: Principal = requires(Permission.TRACE_READ),
+    uow: UnitOfWork = Depends(get_uow),
+) -> Response:
+    """The recall (or drill) report: timeline, deadlines, scope, customers and effectiveness,
+    shipments, stock and holds, the drill's mass balance."""
+    view = _view(uow, principal, case_id)
+    content = documents.report_pdf(view, language or request_language(request), issued_at=uow.now())
+    return _file(content, "application/pdf", f"{view.case.number}-report.pdf")
+
+
+@router.get("/{case_id}/report.xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}})
+def report_xlsx(
+    case_id: IdPath,
+    request: Request,
+    language: str | None = _LANGUAGE,
+    principal: Principal = requires(Permission.TRACE_READ),
+    uow: UnitOfWork = Depends(get_uow),
+) -> Response:
+    """The report as a workbook: summary, customers, shipments, lots, stock, holds, mass balance."""
+    view = _view(uow, principal, case_id)
+    content = documents.report_xlsx(view, language or request_language(request), issued_at=uow.now())
+    return _file(content, XLSX, f"{view.case.number}-report.xlsx")
+
+
+@router.get("/{case_id}/notices.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
+def notices_csv(
+    case_id: IdPath,
+    principal: Principal = requires(Permission.TRACE_READ),
+    uow: UnitOfWork = Depends(get_uow),
+) -> Response:
+    """One row per customer and product: contacts, lots, shipments, quantities, recovery, notice."""
+    view = _view(uow, principal, case_id)
+    return _file(documents.notices_csv(view), "text/csv; charset=utf-8", f"{view.case.number}-customers.csv")
+
+
+@router.get(
+    "/{case_id}/notices/{customer_id}.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+def notice_pdf(
+    case_id: IdPath,
+    customer_id: IdPath,
+    request: Request,
+    language: str | None = _LANGUAGE,
+    principal: Principal = requires(Permission.TRACE_READ),
+    uow: UnitOfWork = Depends(get_uow),
+) -> Response:
+    """One customer's recall notice in Chinese or English."""
+    view = _view(uow, principal, case_id)
+    content = documents.notice_pdf(
+        view, customer_id, language or request_language(request), issued_at=uow.now()
+    )
+    return _file(content, "application/pdf", f"{view.case.number}-notice-{customer_id}.pdf")

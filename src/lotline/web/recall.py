@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
@@ -22,7 +23,7 @@ from lotline.domain.recall import CaseStatus, RecallKind, RecallLevel, TriggerKi
 from lotline.domain.signature import Meaning
 from lotline.i18n import gettext_for
 from lotline.models.recall import RecallCase
-from lotline.recall import queries, service
+from lotline.recall import documents, queries, service
 from lotline.recall.queries import CaseView
 from lotline.uow import UnitOfWork
 from lotline.web import labels
@@ -32,47 +33,18 @@ from lotline.web.signing import authorize
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
-KIND_LABELS = {RecallKind.RECALL.value: N_("Recall"), RecallKind.DRILL.value: N_("Mock-recall drill")}
-LEVEL_LABELS = {
-    RecallLevel.CN_1.value: N_("China level 1 (serious harm)"),
-    RecallLevel.CN_2.value: N_("China level 2"),
-    RecallLevel.CN_3.value: N_("China level 3 (labelling)"),
-    RecallLevel.US_I.value: N_("US FDA class I"),
-    RecallLevel.US_II.value: N_("US FDA class II"),
-    RecallLevel.US_III.value: N_("US FDA class III"),
-}
-STATUS_LABELS = {
-    CaseStatus.DRAFT.value: N_("Draft: not started"),
-    CaseStatus.ACTIVE.value: N_("Active"),
-    CaseStatus.CLOSED.value: N_("Closed"),
-    CaseStatus.COMPLETED.value: N_("Completed"),
-}
-DEADLINE_LABELS = {
-    "met": N_("met"),
-    "missed": N_("missed"),
-    "overdue": N_("overdue"),
-    "due_soon": N_("due soon"),
-    "on_track": N_("on track"),
-    "none": N_("no deadline"),
-}
 TRIGGER_LABELS = {
     TriggerKind.LOTS.value: N_("Lots"),
     TriggerKind.SUPPLIER_LOT.value: N_("A supplier's lot"),
     TriggerKind.PRODUCT_RANGE.value: N_("A product made or received in a date range"),
 }
-CHANNEL_LABELS = {
-    "phone": N_("Phone"),
-    "email": N_("E-mail"),
-    "letter": N_("Letter"),
-    "visit": N_("Visit"),
-    "edi": N_("EDI message"),
-}
+CHANNEL_LABELS = documents.CHANNELS
 LABELS: dict[str, Any] = {
     **labels.ALL,
-    "recall_kind_labels": KIND_LABELS,
-    "recall_level_labels": LEVEL_LABELS,
-    "recall_status_labels": STATUS_LABELS,
-    "deadline_labels": DEADLINE_LABELS,
+    "recall_kind_labels": documents.KINDS,
+    "recall_level_labels": documents.LEVELS,
+    "recall_status_labels": documents.STATUSES,
+    "deadline_labels": documents.DEADLINE_STATES,
     "trigger_labels": TRIGGER_LABELS,
     "channel_labels": CHANNEL_LABELS,
 }
@@ -465,3 +437,76 @@ def destroyed(
     except LotlineError as error:
         return _refused(request, uow, principal, case_id, error)
     return redirect(f"/recalls/{case_id}", flash=_("Destruction at the customer recorded."))
+
+
+# --- documents ----------------------------------------------------------------------------------
+
+PDF, CSV = "application/pdf", "text/csv; charset=utf-8"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _download(content: bytes, media_type: str, name: str, *, inline: bool = False) -> Response:
+    how = "inline" if inline else "attachment"
+    return Response(
+        content=content,
+        media_type=media_type,
+        headers={"Content-Disposition": f"{how}; filename*=UTF-8''{quote(name)}"},
+    )
+
+
+def _view(uow: UnitOfWork, principal: Principal, case_id: int) -> CaseView:
+    return queries.case_view(uow, visible_case(uow, principal, case_id, Permission.TRACE_READ), now=uow.now())
+
+
+def _language(request: Request, language: str | None) -> str:
+    return language if language in ("zh_CN", "zh-CN", "zh", "en") else request.state.language
+
+
+@router.get("/recalls/{case_id}/report.pdf")
+def report_pdf(
+    request: Request,
+    case_id: IdPath,
+    language: str | None = None,
+    principal: Principal = requires(Permission.TRACE_READ),
+    uow: UnitOfWork = Depends(get_uow),
+) -> Response:
+    view = _view(uow, principal, case_id)
+    content = documents.report_pdf(view, _language(request, language), issued_at=uow.now())
+    return _download(content, PDF, f"{view.case.number}-report.pdf", inline=True)
+
+
+@router.get("/recalls/{case_id}/report.xlsx")
+def report_xlsx(
+    request: Request,
+    case_id: IdPath,
+    language: str | None = None,
+    principal: Principal = requires(Permission.TRACE_READ),
+    uow: UnitOfWork = Depends(get_uow),
+) -> Response:
+    view = _view(uow, principal, case_id)
+    content = documents.report_xlsx(view, _language(request, language), issued_at=uow.now())
+    return _download(content, XLSX, f"{view.case.number}-report.xlsx")
+
+
+@router.get("/recalls/{case_id}/notices.csv")
+def notices_csv(
+    case_id: IdPath,
+    principal: Principal = requires(Permission.TRACE_READ),
+    uow: UnitOfWork = Depends(get_uow),
+) -> Response:
+    view = _view(uow, principal, case_id)
+    return _download(documents.notices_csv(view), CSV, f"{view.case.number}-customers.csv")
+
+
+@router.get("/recalls/{case_id}/notices/{customer_id}.pdf")
+def notice_pdf(
+    request: Request,
+    case_id: IdPath,
+    customer_id: IdPath,
+    language: str | None = None,
+    principal: Principal = requires(Permission.TRACE_READ),
+    uow: UnitOfWork = Depends(get_uow),
+) -> Response:
+    view = _view(uow, principal, case_id)
+    content = documents.notice_pdf(view, customer_id, _language(request, language), issued_at=uow.now())
+    return _download(content, PDF, f"{view.case.number}-notice-{customer_id}.pdf", inline=True)
