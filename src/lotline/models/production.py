@@ -60,7 +60,7 @@ class Transformation(Base):
     kind: Mapped[str] = mapped_column(String(16), nullable=False)
     site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), nullable=False)
     production_order_id: Mapped[int | None] = mapped_column(ForeignKey("production_order.id"), index=True)
-    txn_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    txn_id: Mapped[str] = mapped_column(String(36), nullable=False, index=True)  # its movements'
     line: Mapped[str | None] = mapped_column(String(40))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)

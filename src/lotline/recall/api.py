@@ -39,6 +39,7 @@ from lotline.recall.schemas import (
     ScopeLotRead,
     StockRowRead,
 )
+from lotline.trace import epcis
 from lotline.uow import UnitOfWork
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -303,3 +304,16 @@ def notice_pdf(
         view, customer_id, language or request_language(request), issued_at=uow.now()
     )
     return _file(content, "application/pdf", f"{view.case.number}-notice-{customer_id}.pdf")
+
+
+@router.get("/{case_id}/epcis", response_class=Response, responses={200: {"content": {epcis.MEDIA_TYPE: {}}}})
+def recall_epcis(
+    case_id: IdPath,
+    principal: Principal = requires(Permission.TRACE_READ),
+    uow: UnitOfWork = Depends(get_uow),
+) -> Response:
+    """The scope's EPCIS 2.0 document: receiving, shipping and holding ObjectEvents (recall holds as
+    holding + recalled), one TransformationEvent per production; validated before it is sent."""
+    case = visible_case(uow, principal, case_id, Permission.TRACE_READ)
+    document = epcis.build_document(uow, lot_ids=service.scope_lot_ids(uow, case.id), created_at=uow.now())
+    return _file(epcis.dumps(document).encode(), epcis.MEDIA_TYPE, f"{case.number}-epcis.jsonld")

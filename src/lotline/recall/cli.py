@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
+from pathlib import Path
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -12,14 +13,23 @@ from rich.table import Table
 from sqlalchemy import select
 
 from lotline.clidisplay import cell, print_json
-from lotline.clikit import console, console_signer, open_db, reports_errors, seal, sign_at_console, t
+from lotline.clikit import (
+    console,
+    console_signer,
+    open_db,
+    reports_errors,
+    seal,
+    settings,
+    sign_at_console,
+    t,
+)
 from lotline.domain.errors import N_, InvalidInput, NotFound
 from lotline.domain.permissions import Permission
 from lotline.domain.recall import RecallKind, RecallLevel, TriggerKind
 from lotline.domain.signature import Meaning
 from lotline.models.recall import RecallCase
 from lotline.production.cli_specs import instant
-from lotline.recall import queries, service
+from lotline.recall import documents, queries, service
 from lotline.recall.queries import CaseView
 from lotline.uow import UnitOfWork
 
@@ -316,3 +326,40 @@ def show(number: str, output: Format = typer.Option(Format.TABLE, "--format", he
         print_json(summary)
         return
     _print(view)
+
+
+class Document(StrEnum):
+    PDF = "pdf"
+    XLSX = "xlsx"
+    CSV = "csv"  # the customer list for notices
+
+
+@app.command("report")
+@reports_errors
+def report(
+    number: str,
+    out: Path = typer.Option(..., "--out", help="File to write"),
+    kind: Document = typer.Option(Document.PDF, "--format", help="pdf or xlsx (the report), csv (customers)"),
+) -> None:
+    """Write a case's report (PDF or Excel) or its customer list for notices (CSV)."""
+    db = open_db()
+    language = settings().default_language
+    with db.transaction(read_only=True) as uow:
+        view = queries.case_view(uow, _case_by_number(uow, number), now=uow.now())
+        if kind is Document.PDF:
+            content = documents.report_pdf(view, language, issued_at=uow.now())
+        elif kind is Document.XLSX:
+            content = documents.report_xlsx(view, language, issued_at=uow.now())
+        else:
+            content = documents.notices_csv(view)
+    try:
+        out.write_bytes(content)
+    except OSError as error:
+        raise InvalidInput(
+            N_("{field}: cannot write {path}: {problem}"),
+            field="--out",
+            code="cli.write",
+            path=str(out),
+            problem=error.strerror or str(error),
+        ) from None
+    console.print(t("{path} written", path=str(out)))

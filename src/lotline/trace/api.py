@@ -1,7 +1,8 @@
 """The trace endpoint: from a lot, forward to customers and stock, or backward to suppliers.
 
 One call answers the regulator's question — which customers got product made from this lot,
-and where is the rest now — from the engine's summary (a fixed number of set-based queries).
+and where is the rest now — from the engine's summary (a fixed number of set-based queries);
+``/trace/epcis`` answers it as the events a trading partner's system reads (GS1 EPCIS 2.0).
 The seed lot must be readable by the caller (TRACE_READ at its home site);
 the trace then follows the material across sites, as a recall must.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from lotline.api.deps import get_uow, requires
@@ -19,7 +20,8 @@ from lotline.api.routing import LotlineRoute
 from lotline.api.schemas import PROBLEM_RESPONSES, IdPath
 from lotline.domain.permissions import Permission, Principal
 from lotline.lots.service import visible_lot
-from lotline.trace.engine import Direction, summarize
+from lotline.trace.engine import Direction, closure, summarize
+from lotline.trace.epcis import MEDIA_TYPE, build_document, dumps
 from lotline.uow import UnitOfWork
 
 router = APIRouter(tags=["trace"], route_class=LotlineRoute, responses=PROBLEM_RESPONSES)
@@ -112,3 +114,23 @@ def trace_lot(
         in_transit=[HeldRead.model_validate(row) for row in summary.in_transit],
         received=[ReceivedRead.model_validate(row) for row in summary.received],
     )
+
+
+@router.get(
+    "/lots/{lot_id}/trace/epcis",
+    response_class=Response,
+    responses={200: {"content": {MEDIA_TYPE: {}}, "description": "One EPCIS 2.0 document (JSON-LD)"}},
+)
+def trace_lot_epcis(
+    lot_id: IdPath,
+    direction: Direction = Query(default=Direction.FORWARD),
+    as_of: AwareDatetime | None = Query(default=None, description="Trace the state at this instant"),
+    principal: Principal = requires(Permission.TRACE_READ),
+    uow: UnitOfWork = Depends(get_uow),
+) -> Response:
+    """The trace's lots as one GS1 EPCIS 2.0 document: receipts, transformations, shipments,
+    customer returns and holds as events, checked against GS1's schema and the CBV."""
+    lot = visible_lot(uow, principal, lot_id, Permission.TRACE_READ)
+    scope = closure(uow, lot_ids=[lot.id], direction=direction, as_of=as_of)
+    document = build_document(uow, lot_ids=scope, created_at=uow.now(), as_of=as_of)
+    return Response(content=dumps(document), media_type=MEDIA_TYPE)

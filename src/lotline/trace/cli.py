@@ -1,8 +1,10 @@
-"""``lotline trace LOT --forward|--backward``: the trace summary at the console, as a table or JSON.
+"""``lotline trace LOT --forward|--backward``: the trace summary at the console, as a table or JSON,
+or the trace's events as a GS1 EPCIS 2.0 document.
 
 The same answer as ``GET /api/v1/lots/{id}/trace``: every lot reached at any depth; forward,
 what each customer got of each product (and sent back) and where the rest of the stock is;
-backward, the receipts the material came in by.
+backward, the receipts the material came in by. ``--format epcis`` prints what
+``GET /api/v1/lots/{id}/trace/epcis`` answers.
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ from lotline.clikit import console, open_db, reports_errors, settings, t
 from lotline.domain.errors import N_, InvalidInput
 from lotline.i18n import normalize
 from lotline.production.cli_specs import instant, lot_by_code
-from lotline.trace.engine import Direction, Summary, summarize
+from lotline.trace.engine import Direction, Summary, closure, summarize
+from lotline.trace.epcis import build_document, dumps
 
 
 class Format(StrEnum):
     TABLE = "table"
     JSON = "json"
+    EPCIS = "epcis"  # GS1 EPCIS 2.0 JSON-LD: the trace's events, not its summary
 
 
 def _json(lot_code: str, summary: Summary) -> dict[str, object]:
@@ -130,7 +134,9 @@ def trace(
     forward: bool = typer.Option(False, "--forward", help="What the lot went into, and to whom (default)"),
     backward: bool = typer.Option(False, "--backward", help="What the lot was made from, and from whom"),
     as_of: str | None = typer.Option(None, "--as-of", help="Trace the state at this ISO time (with offset)"),
-    output: Format = typer.Option(Format.TABLE, "--format", help="table or json"),
+    output: Format = typer.Option(
+        Format.TABLE, "--format", help="table, json, or epcis (a GS1 EPCIS 2.0 document of the events)"
+    ),
 ) -> None:
     """Trace a lot at any depth: forward to customers and stock, or backward to suppliers."""
     if forward and backward:
@@ -140,6 +146,13 @@ def trace(
     direction = Direction.BACKWARD if backward else Direction.FORWARD
     moment = instant(as_of, "--as-of") if as_of else None
     db = open_db()
+    if output is Format.EPCIS:
+        with db.transaction(read_only=True) as uow:
+            lot, _product_code = lot_by_code(uow, lot_code, product)
+            scope = closure(uow, lot_ids=[lot.id], direction=direction, as_of=moment)
+            document = build_document(uow, lot_ids=scope, created_at=uow.now(), as_of=moment)
+        typer.echo(dumps(document, indent=2))
+        return
     with db.transaction(read_only=True) as uow:
         lot, _product_code = lot_by_code(uow, lot_code, product)
         summary = summarize(uow, lot_ids=[lot.id], direction=direction, as_of=moment)

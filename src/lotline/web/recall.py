@@ -25,6 +25,7 @@ from lotline.i18n import gettext_for
 from lotline.models.recall import RecallCase
 from lotline.recall import documents, queries, service
 from lotline.recall.queries import CaseView
+from lotline.trace import epcis
 from lotline.uow import UnitOfWork
 from lotline.web import labels
 from lotline.web.routing import WebRoute
@@ -510,3 +511,14 @@ def notice_pdf(
     view = _view(uow, principal, case_id)
     content = documents.notice_pdf(view, customer_id, _language(request, language), issued_at=uow.now())
     return _download(content, PDF, f"{view.case.number}-notice-{customer_id}.pdf", inline=True)
+
+
+@router.get("/recalls/{case_id}/epcis.jsonld")
+def recall_epcis(
+    case_id: IdPath,
+    principal: Principal = requires(Permission.TRACE_READ),
+    uow: UnitOfWork = Depends(get_uow),
+) -> Response:
+    case = visible_case(uow, principal, case_id, Permission.TRACE_READ)
+    document = epcis.build_document(uow, lot_ids=service.scope_lot_ids(uow, case.id), created_at=uow.now())
+    return _download(epcis.dumps(document).encode(), epcis.MEDIA_TYPE, f"{case.number}-epcis.jsonld")

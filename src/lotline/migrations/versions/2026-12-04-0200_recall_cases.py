@@ -19,6 +19,9 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # Exports find a transformation's movements by its txn_id (EPCIS TransformationEvents).
+    with op.batch_alter_table("transformation", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_transformation_txn_id"), ["txn_id"], unique=False)
     op.create_table(
         "recall_case",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -142,3 +145,5 @@ def downgrade() -> None:
         batch_op.drop_index("ix_recall_case_status")
 
     op.drop_table("recall_case")
+    with op.batch_alter_table("transformation", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_transformation_txn_id"))
