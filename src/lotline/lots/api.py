@@ -1,10 +1,13 @@
-"""Lot endpoints: register, find, read with history, hold, lift a hold, re-date."""
+"""Lot endpoints: register, find, read with history, the one view of a lot, hold, lift a hold, re-date."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query
+from collections.abc import Callable
+
+from fastapi import APIRouter, Depends, Query, Request
 
 from lotline.api.deps import get_uow, requires
+from lotline.api.problems import request_language
 from lotline.api.routing import LotlineRoute
 from lotline.api.schemas import MAX_ID, PROBLEM_RESPONSES, IdPath, PageOut
 from lotline.audit import queries as audit_queries
@@ -12,8 +15,31 @@ from lotline.audit.schemas import AuditRecordRead
 from lotline.domain.errors import PermissionDenied
 from lotline.domain.permissions import Permission, Principal
 from lotline.domain.status import HoldType, QualityStatus
-from lotline.lots import decisions, queries, service
-from lotline.lots.schemas import Decision, HoldCreate, HoldLift, HoldRead, LotCreate, LotRead, Redate
+from lotline.i18n import gettext_for
+from lotline.lots import decisions, queries, service, view
+from lotline.lots.schemas import (
+    Decision,
+    DecisionView,
+    ExpiryView,
+    HoldCreate,
+    HoldLift,
+    HoldRead,
+    HoldView,
+    InspectionView,
+    LotCreate,
+    LotRead,
+    LotViewRead,
+    NamedRead,
+    ProductBrief,
+    Redate,
+    SignatureRead,
+    SiteBrief,
+    StockPlaceView,
+    TemperatureView,
+    TimelineEventView,
+    TraceView,
+    TransportLegView,
+)
 from lotline.uow import UnitOfWork
 
 router = APIRouter(tags=["lots"], route_class=LotlineRoute, responses=PROBLEM_RESPONSES)
@@ -73,6 +99,108 @@ def get_lot(
 ) -> LotRead:
     """One lot with its expiry provenance and custom fields."""
     return LotRead.model_validate(service.visible_lot(uow, principal, lot_id, Permission.LOT_READ))
+
+
+@router.get("/lots/{lot_id}/view", response_model=LotViewRead)
+def lot_view(
+    request: Request,
+    lot_id: IdPath,
+    principal: Principal = requires(Permission.LOT_READ),
+    uow: UnitOfWork = Depends(get_uow),
+) -> LotViewRead:
+    """Everything bound to the lot in one answer: attributes, expiry with provenance, holds,
+    inspections and decisions with their signatures, stock by place, transport legs, the
+    temperature section (empty until readings are bound to lots), trace counts and one timeline.
+    Inspections and decisions need quality.read, the trace counts trace.read (else null)."""
+    lot = service.visible_lot(uow, principal, lot_id, Permission.LOT_READ)
+    whole = view.lot_view(
+        uow,
+        lot=lot,
+        now=uow.now(),
+        quality=view.may_read(uow, principal, lot, Permission.QUALITY_READ),
+        trace=view.may_read(uow, principal, lot, Permission.TRACE_READ),
+    )
+    return _lot_view_read(whole, gettext_for(request_language(request)))
+
+
+def _decision_view(entry: view.DecisionEntry) -> DecisionView:
+    signature = SignatureRead.model_validate(entry.signature) if entry.signature else None
+    return DecisionView.model_validate(
+        {
+            **{k: getattr(entry.decision, k) for k in DecisionView.model_fields if k != "signature"},
+            "signature": signature,
+        }
+    )
+
+
+def _lot_view_read(whole: view.LotView, translate: Callable[[str], str]) -> LotViewRead:
+    seen = whole.overview
+    rest = seen.remaining
+    trace = None
+    if whole.trace is not None:
+        trace = TraceView(
+            upstream_lots=whole.trace.upstream_lots,
+            downstream_lots=whole.trace.downstream_lots,
+            edges=whole.trace.edges,
+            held_lots=whole.trace.count("held"),
+            recalled_lots=whole.trace.count("recalled"),
+            expired_lots=whole.trace.count("expired"),
+            trace_url=f"/api/v1/lots/{seen.lot.id}/trace",
+        )
+    inspections = None
+    if whole.inspections is not None:
+        inspections = [
+            InspectionView.model_validate(
+                {
+                    **{
+                        k: getattr(entry.record, k)
+                        for k in InspectionView.model_fields
+                        if hasattr(entry.record, k)
+                    },
+                    "results": entry.results,
+                    "cited_by": [_decision_view(d) for d in entry.cited_by],
+                }
+            )
+            for entry in whole.inspections
+        ]
+    return LotViewRead(
+        lot=LotRead.model_validate(seen.lot),
+        product=ProductBrief.model_validate(seen.product),
+        site=SiteBrief.model_validate(seen.site),
+        supplier=NamedRead.model_validate(seen.supplier) if seen.supplier else None,
+        quality_status=QualityStatus(seen.lot.quality_status),
+        expiry=ExpiryView(
+            expiry_date=seen.lot.expiry_date,
+            expiry_at=seen.lot.expiry_at,
+            retest_date=seen.lot.retest_date,
+            provenance=seen.lot.expiry_provenance,
+            expired=rest.expired,
+            remaining_days=rest.days,
+            remaining_fraction=float(rest.fraction) if rest.fraction is not None else None,
+        ),
+        holds=[
+            HoldView.model_validate(
+                {
+                    **HoldRead.model_validate(entry.hold).model_dump(),
+                    "active": entry.hold.lifted_at is None,
+                    "lift_signature": SignatureRead.model_validate(entry.lift_signature)
+                    if entry.lift_signature
+                    else None,
+                }
+            )
+            for entry in whole.holds
+        ],
+        decisions=[_decision_view(d) for d in whole.decisions] if whole.decisions is not None else None,
+        inspections=inspections,
+        on_hand_base=seen.on_hand,
+        stock=[StockPlaceView.model_validate(place) for place in whole.stock],
+        transport=[TransportLegView.model_validate(leg) for leg in whole.transport],
+        temperature=TemperatureView(
+            recorded=whole.cold_chain.recorded, readings=[], note=translate(whole.cold_chain.note)
+        ),
+        trace=trace,
+        timeline=[TimelineEventView.model_validate(event) for event in whole.timeline],
+    )
 
 
 @router.get("/lots/{lot_id}/history", response_model=PageOut[AuditRecordRead])

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
+from markupsafe import Markup
 from sqlalchemy import select
 
 from lotline.api.deps import get_uow, requires
@@ -21,11 +22,15 @@ from lotline.domain.signature import Meaning
 from lotline.domain.status import HoldType, QualityStatus
 from lotline.i18n import gettext_for
 from lotline.lots import decisions, overview, queries, service
+from lotline.lots import view as lot_views
 from lotline.models.catalog import Product
 from lotline.models.quality import InspectionRecord
 from lotline.models.site import Site
 from lotline.production import genealogy
+from lotline.trace.graph import trace_svg
+from lotline.trace.graph_data import GraphLot
 from lotline.uow import UnitOfWork
+from lotline.web import labels
 from lotline.web.fields import choice, optional_int, readable_sites
 from lotline.web.production import labels as production_labels
 from lotline.web.routing import WebRoute
@@ -149,6 +154,60 @@ def lot_list(
     )
 
 
+# What the lot page's timeline calls each kind of event (lots.view.TimelineEvent.kind).
+TIMELINE = {
+    "created": N_("Lot registered"),
+    "receipt": N_("Receipt"),
+    "produced_by": N_("Made by a transformation"),
+    "movement": N_("Stock movement"),
+    "inspection": N_("Inspection recorded"),
+    "decision": N_("QA decision"),
+    "hold_placed": N_("Hold placed"),
+    "hold_lifted": N_("Hold lifted"),
+    "redated": N_("Re-dated"),
+    "consumed_in": N_("Used in a transformation"),
+    "shipment": N_("Shipment"),
+    "customer_return": N_("Customer return"),
+}
+PASSED = {"passed": N_("passed"), "failed": N_("failed")}
+
+
+# Per kind, the display names of the codes its ``detail`` holds.
+TIMELINE_DETAILS = {
+    "movement": labels.MOVEMENT,
+    "inspection": PASSED,
+    "decision": labels.QUALITY,
+    "hold_placed": labels.HOLD,
+    "hold_lifted": labels.HOLD,
+    "consumed_in": production_labels.KIND,
+    "produced_by": production_labels.KIND,
+}
+
+
+def _graph_svg(whole: lot_views.LotView, language: str) -> Markup | None:
+    """The trace graph drawn inline (escaped by the drawing itself), or None when not traced."""
+    if whole.trace is None:
+        return None
+    chinese = language == "zh_CN"
+
+    def name(lot: GraphLot) -> str:
+        first, second = (
+            (lot.product_name_zh, lot.product_name_en)
+            if chinese
+            else (lot.product_name_en, lot.product_name_zh)
+        )
+        return first or second
+
+    nodes = whole.trace.graph.nodes(href=lambda lot: f"/lots/{lot.lot_id}", name=name)
+    drawn = trace_svg(
+        nodes,
+        whole.trace.graph.edges,
+        translate=gettext_for(language),
+        group_href=lambda product_id: f"/lots?product_id={product_id}",
+    )
+    return Markup(drawn)  # trace.graph escapes every text and attribute value it writes
+
+
 @router.get("/lots/{lot_id}")
 def lot_page(
     request: Request,
@@ -157,12 +216,23 @@ def lot_page(
     uow: UnitOfWork = Depends(get_uow),
 ) -> Response:
     lot = service.visible_lot(uow, principal, lot_id, Permission.LOT_READ)
-    view = overview.lot_overview(uow, lot=lot, now=uow.now())
+    whole = lot_views.lot_view(
+        uow,
+        lot=lot,
+        now=uow.now(),
+        quality=lot_views.may_read(uow, principal, lot, Permission.QUALITY_READ),
+        trace=lot_views.may_read(uow, principal, lot, Permission.TRACE_READ),
+    )
+    language = request.state.language
     return render(
         request,
         "lot.html",
         active="lots",
-        view=view,
+        view=whole.overview,
+        whole=whole,
+        graph_svg=_graph_svg(whole, language),
+        timeline_labels=TIMELINE,
+        timeline_details=TIMELINE_DETAILS,
         can_hold=principal.can(Permission.HOLD_PLACE, lot.site_id),
         can_lift=principal.can(Permission.HOLD_LIFT, lot.site_id),
         can_redate=principal.can(Permission.QUALITY_DECIDE, lot.site_id),
