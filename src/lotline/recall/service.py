@@ -18,12 +18,12 @@ from __future__ import annotations
 import time as clock
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, and_, exists, func, insert, literal, select
+from sqlalchemy import ColumnElement, Table, and_, exists, false, func, insert, literal, or_, select, union
 
 from lotline.audit.service import record
 from lotline.catalog.packaging import convert_for_product
@@ -122,7 +122,9 @@ class AlreadyNotified(Conflict):
 def _required(value: str | None, name: str) -> str:
     text = (value or "").strip()
     if not text:
-        raise InvalidInput(N_("{field} is required."), field=name, code=f"recall.{name}_required")
+        raise InvalidInput(
+            N_("{field} is required."), field=name, code=f"recall.{name.rsplit('.', 1)[-1]}_required"
+        )
     return text
 
 
@@ -168,12 +170,24 @@ def seed_lots(uow: UnitOfWork, trigger: Trigger) -> list[int]:
             raise InvalidInput(
                 N_("{field} is before the range's start."), field="trigger.date_to", code="recall.range_order"
             )
-        made = func.coalesce(Lot.production_date, func.date(Lot.created_at))
-        query = query.where(Lot.product_id == product, made >= trigger.date_from, made <= trigger.date_to)
+        query = query.where(Lot.product_id == product, _made_between(uow, trigger.date_from, trigger.date_to))
     lot_ids = sorted(int(i) for i in uow.session.scalars(query))
     if not lot_ids:
         raise NothingInScope(field="trigger")
     return lot_ids
+
+
+def _made_between(uow: UnitOfWork, first: date, last: date) -> ColumnElement[bool]:
+    """A lot made (its production date) or, without one, received (created) on a day from
+    ``first`` to ``last`` — days at the lot's site, whose midnight is its own."""
+    by_site = []
+    for site_id, zone in uow.session.execute(select(Site.id, Site.time_zone)).tuples():
+        tz = ZoneInfo(zone)
+        begins = datetime.combine(first, time.min, tzinfo=tz)
+        ends = datetime.combine(last + timedelta(days=1), time.min, tzinfo=tz)
+        by_site.append(and_(Lot.site_id == site_id, Lot.created_at >= begins, Lot.created_at < ends))
+    received = and_(Lot.production_date.is_(None), or_(false(), *by_site))
+    return or_(Lot.production_date.between(first, last), received)
 
 
 def _write_scope(uow: UnitOfWork, case_id: int, seeds: list[int]) -> int:
@@ -325,7 +339,7 @@ def start_case(
     uow: UnitOfWork, *, case_id: int, principal: Principal, signing_grant: str | None
 ) -> RecallCase:
     """Start a drafted recall by a QA manager's signature: top the scope up, hold every lot in
-    scope that has stock (its allocations given back), all in this one transaction."""
+    scope that has stock or was shipped (its allocations given back), all in this one transaction."""
     case = get_case(uow, case_id, lock=True)
     check_transition(RecallKind(case.kind), CaseStatus(case.status), CaseStatus.ACTIVE)
     seeds = [
@@ -346,12 +360,13 @@ def start_case(
     )
     added = _write_scope(uow, case.id, seeds)
     case.lots_in_scope += added
+    # Held: what is in stock, and what was shipped — a return of it then comes back held.
+    in_scope = select(RecallLot.lot_id).where(RecallLot.case_id == case.id)
     stocked = uow.session.scalars(
-        select(StockOnHand.lot_id)
-        .where(StockOnHand.lot_id.in_(select(RecallLot.lot_id).where(RecallLot.case_id == case.id)))
-        .where(StockOnHand.qty_base > 0)
-        .distinct()
-        .order_by(StockOnHand.lot_id)
+        union(
+            select(StockOnHand.lot_id).where(StockOnHand.lot_id.in_(in_scope), StockOnHand.qty_base > 0),
+            select(ShipmentLine.lot_id).where(ShipmentLine.lot_id.in_(in_scope)),
+        ).order_by("lot_id")
     ).all()
     why = f"{case.number}: {case.reason}"
     for lot_id in stocked:
