@@ -9,12 +9,11 @@ across sites, as a recall must.
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from lotline.api.deps import get_uow, requires
+from lotline.api.downloads import download
 from lotline.api.problems import request_language
 from lotline.api.routing import LotlineRoute
 from lotline.api.schemas import PROBLEM_RESPONSES, IdPath, PageOut
@@ -22,7 +21,7 @@ from lotline.domain.errors import N_, NotFound
 from lotline.domain.permissions import Permission, Principal
 from lotline.domain.recall import CaseStatus, RecallKind
 from lotline.models.recall import RecallCase
-from lotline.recall import documents, queries, service
+from lotline.recall import files, queries, service
 from lotline.recall.schemas import (
     AffectedLineRead,
     CaseDetail,
@@ -42,7 +41,6 @@ from lotline.recall.schemas import (
 from lotline.trace import epcis
 from lotline.uow import UnitOfWork
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 router = APIRouter(prefix="/recalls", tags=["recall"], route_class=LotlineRoute, responses=PROBLEM_RESPONSES)
 
 
@@ -231,21 +229,11 @@ def close_case(
 _LANGUAGE = Query(default=None, pattern=r"^(zh|zh-CN|zh_CN|en)$", description="Default: yours")
 
 
-def _file(content: bytes, media_type: str, name: str) -> Response:
-    return Response(
-        content=content,
-        media_type=media_type,
-        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"},
-    )
+def _sent(file: files.File) -> Response:
+    return download(file.content, file.media_type, file.name)
 
 
-def _view(uow: UnitOfWork, principal: Principal, case_id: int) -> queries.CaseView:
-    return queries.case_view(uow, visible_case(uow, principal, case_id, Permission.TRACE_READ), now=uow.now())
-
-
-@router.get(
-    "/{case_id}/report.pdf", response_class=Response, responses={200: {"content": {"application/pdf": {}}}}
-)
+@router.get("/{case_id}/report.pdf", response_class=Response, responses={200: {"content": {files.PDF: {}}}})
 def report_pdf(
     case_id: IdPath,
     request: Request,
@@ -255,12 +243,11 @@ def report_pdf(
 ) -> Response:
     """The recall (or drill) report: timeline, deadlines, scope, customers and effectiveness,
     shipments, stock and holds, the drill's mass balance."""
-    view = _view(uow, principal, case_id)
-    content = documents.report_pdf(view, language or request_language(request), issued_at=uow.now())
-    return _file(content, "application/pdf", f"{view.case.number}-report.pdf")
+    case = visible_case(uow, principal, case_id, Permission.TRACE_READ)
+    return _sent(files.report(uow, case, files.Report.PDF, language or request_language(request)))
 
 
-@router.get("/{case_id}/report.xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}})
+@router.get("/{case_id}/report.xlsx", response_class=Response, responses={200: {"content": {files.XLSX: {}}}})
 def report_xlsx(
     case_id: IdPath,
     request: Request,
@@ -269,9 +256,8 @@ def report_xlsx(
     uow: UnitOfWork = Depends(get_uow),
 ) -> Response:
     """The report as a workbook: summary, customers, shipments, lots, stock, holds, mass balance."""
-    view = _view(uow, principal, case_id)
-    content = documents.report_xlsx(view, language or request_language(request), issued_at=uow.now())
-    return _file(content, XLSX, f"{view.case.number}-report.xlsx")
+    case = visible_case(uow, principal, case_id, Permission.TRACE_READ)
+    return _sent(files.report(uow, case, files.Report.XLSX, language or request_language(request)))
 
 
 @router.get("/{case_id}/notices.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
@@ -281,14 +267,13 @@ def notices_csv(
     uow: UnitOfWork = Depends(get_uow),
 ) -> Response:
     """One row per customer and product: contacts, lots, shipments, quantities, recovery, notice."""
-    view = _view(uow, principal, case_id)
-    return _file(documents.notices_csv(view), "text/csv; charset=utf-8", f"{view.case.number}-customers.csv")
+    return _sent(files.customer_list(uow, visible_case(uow, principal, case_id, Permission.TRACE_READ)))
 
 
 @router.get(
     "/{case_id}/notices/{customer_id}.pdf",
     response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}}},
+    responses={200: {"content": {files.PDF: {}}}},
 )
 def notice_pdf(
     case_id: IdPath,
@@ -299,11 +284,8 @@ def notice_pdf(
     uow: UnitOfWork = Depends(get_uow),
 ) -> Response:
     """One customer's recall notice in Chinese or English."""
-    view = _view(uow, principal, case_id)
-    content = documents.notice_pdf(
-        view, customer_id, language or request_language(request), issued_at=uow.now()
-    )
-    return _file(content, "application/pdf", f"{view.case.number}-notice-{customer_id}.pdf")
+    case = visible_case(uow, principal, case_id, Permission.TRACE_READ)
+    return _sent(files.notice(uow, case, customer_id, language or request_language(request)))
 
 
 @router.get("/{case_id}/epcis", response_class=Response, responses={200: {"content": {epcis.MEDIA_TYPE: {}}}})
@@ -314,6 +296,4 @@ def recall_epcis(
 ) -> Response:
     """The scope's EPCIS 2.0 document: receiving, shipping and holding ObjectEvents (recall holds as
     holding + recalled), one TransformationEvent per production; validated before it is sent."""
-    case = visible_case(uow, principal, case_id, Permission.TRACE_READ)
-    document = epcis.build_document(uow, lot_ids=service.scope_lot_ids(uow, case.id), created_at=uow.now())
-    return _file(epcis.dumps(document).encode(), epcis.MEDIA_TYPE, f"{case.number}-epcis.jsonld")
+    return _sent(files.events(uow, visible_case(uow, principal, case_id, Permission.TRACE_READ)))

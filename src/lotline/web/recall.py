@@ -6,26 +6,27 @@ documents (customer notices, report). Everything goes through :mod:`lotline.reca
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
 from lotline.api.deps import get_uow, requires
+from lotline.api.downloads import download
 from lotline.api.problems import STATUS_BY_KIND
 from lotline.api.schemas import IdPath
-from lotline.domain.errors import N_, InvalidInput, LotlineError, NotFound
+from lotline.domain.errors import N_, InvalidInput, LotlineError
 from lotline.domain.permissions import Permission, Principal
 from lotline.domain.recall import CaseStatus, RecallKind, RecallLevel, TriggerKind
 from lotline.domain.signature import Meaning
 from lotline.i18n import gettext_for
 from lotline.models.recall import RecallCase
-from lotline.recall import documents, queries, service
+from lotline.recall import documents, files, queries, service
+from lotline.recall.api import visible_case
 from lotline.recall.queries import CaseView
-from lotline.trace import epcis
 from lotline.uow import UnitOfWork
 from lotline.web import labels
 from lotline.web.routing import WebRoute
@@ -61,13 +62,6 @@ FORM_FIELDS = (
     "level",
     "reason",
 )
-
-
-def visible_case(uow: UnitOfWork, principal: Principal, case_id: int, permission: Permission) -> RecallCase:
-    case = uow.session.get(RecallCase, case_id)
-    if case is None or not principal.can(permission, case.site_id):
-        raise NotFound(entity=N_("recall"), key=case_id, field="case_id")
-    return case
 
 
 @router.get("/recalls")
@@ -262,6 +256,50 @@ def start_form(
     return _sign_page(request, uow, case, Meaning.RECALL)
 
 
+def _signed(
+    request: Request,
+    uow: UnitOfWork,
+    principal: Principal,
+    case_id: int,
+    meaning: Meaning,
+    sign: tuple[str, str],
+    act: Callable[[RecallCase, str], str],
+    note: str = "",
+) -> Response:
+    """Re-authenticate the signer for the case and ``act`` with the grant (the flash it returns);
+    a refusal shows the signing dialog again with the reason, nothing written."""
+    _ = gettext_for(request.state.language)
+    case = visible_case(uow, principal, case_id, Permission.RECALL_MANAGE)
+    username, password = sign
+    try:
+        if meaning is Meaning.CLOSE and not note.strip():
+            raise InvalidInput(N_("{field} is required."), field="note", code="recall.note_required")
+        secret = authorize(
+            request,
+            uow,
+            principal,
+            username=username,
+            password=password,
+            meaning=meaning,
+            record_type=service.RECORD_TYPE,
+            record_id=case.id,
+        )
+        flash = act(case, secret)
+    except LotlineError as error:
+        uow.rollback()
+        case = visible_case(uow, principal, case_id, Permission.RECALL_MANAGE)
+        return _sign_page(
+            request,
+            uow,
+            case,
+            meaning,
+            note=note,
+            error=error.render(_),
+            status_code=STATUS_BY_KIND[error.kind],
+        )
+    return redirect(f"/recalls/{case_id}", flash=flash)
+
+
 @router.post("/recalls/{case_id}/start")
 def start(
     request: Request,
@@ -272,36 +310,15 @@ def start(
     uow: UnitOfWork = Depends(get_uow),
 ) -> Response:
     _ = gettext_for(request.state.language)
-    case = visible_case(uow, principal, case_id, Permission.RECALL_MANAGE)
-    try:
-        secret = authorize(
-            request,
-            uow,
-            principal,
-            username=username,
-            password=password,
-            meaning=Meaning.RECALL,
-            record_type=service.RECORD_TYPE,
-            record_id=case.id,
-        )
-        service.start_case(uow, case_id=case.id, principal=principal, signing_grant=secret)
+
+    def started(case: RecallCase, grant: str) -> str:
+        service.start_case(uow, case_id=case.id, principal=principal, signing_grant=grant)
         holds = len(queries.case_view(uow, case, now=uow.now()).holds)
-    except LotlineError as error:
-        uow.rollback()
-        case = visible_case(uow, principal, case_id, Permission.RECALL_MANAGE)
-        return _sign_page(
-            request,
-            uow,
-            case,
-            Meaning.RECALL,
-            error=error.render(_),
-            status_code=STATUS_BY_KIND[error.kind],
-        )
-    return redirect(
-        f"/recalls/{case_id}",
-        flash=_("Recall started and signed: %(holds)s lots held, their allocations given back.")
-        % {"holds": holds},
-    )
+        return _("Recall started and signed: %(holds)s lots held, their allocations given back.") % {
+            "holds": holds
+        }
+
+    return _signed(request, uow, principal, case_id, Meaning.RECALL, (username, password), started)
 
 
 @router.get("/recalls/{case_id}/close")
@@ -326,36 +343,12 @@ def close(
     uow: UnitOfWork = Depends(get_uow),
 ) -> Response:
     _ = gettext_for(request.state.language)
-    case = visible_case(uow, principal, case_id, Permission.RECALL_MANAGE)
-    try:
-        if not note.strip():
-            raise InvalidInput(N_("{field} is required."), field="note", code="recall.note_required")
-        secret = authorize(
-            request,
-            uow,
-            principal,
-            username=username,
-            password=password,
-            meaning=Meaning.CLOSE,
-            record_type=service.RECORD_TYPE,
-            record_id=case.id,
-        )
-        service.close_case(uow, case_id=case.id, note=note, principal=principal, signing_grant=secret)
-    except LotlineError as error:
-        uow.rollback()
-        case = visible_case(uow, principal, case_id, Permission.RECALL_MANAGE)
-        return _sign_page(
-            request,
-            uow,
-            case,
-            Meaning.CLOSE,
-            note=note,
-            error=error.render(_),
-            status_code=STATUS_BY_KIND[error.kind],
-        )
-    return redirect(
-        f"/recalls/{case_id}", flash=_("Recall closed and signed. The recall holds stay in force.")
-    )
+
+    def closed(case: RecallCase, grant: str) -> str:
+        service.close_case(uow, case_id=case.id, note=note, principal=principal, signing_grant=grant)
+        return _("Recall closed and signed. The recall holds stay in force.")
+
+    return _signed(request, uow, principal, case_id, Meaning.CLOSE, (username, password), closed, note)
 
 
 def _refused(
@@ -442,51 +435,27 @@ def destroyed(
 
 # --- documents ----------------------------------------------------------------------------------
 
-PDF, CSV = "application/pdf", "text/csv; charset=utf-8"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _download(content: bytes, media_type: str, name: str, *, inline: bool = False) -> Response:
-    how = "inline" if inline else "attachment"
-    return Response(
-        content=content,
-        media_type=media_type,
-        headers={"Content-Disposition": f"{how}; filename*=UTF-8''{quote(name)}"},
-    )
-
-
-def _view(uow: UnitOfWork, principal: Principal, case_id: int) -> CaseView:
-    return queries.case_view(uow, visible_case(uow, principal, case_id, Permission.TRACE_READ), now=uow.now())
-
 
 def _language(request: Request, language: str | None) -> str:
     return language if language in ("zh_CN", "zh-CN", "zh", "en") else request.state.language
 
 
-@router.get("/recalls/{case_id}/report.pdf")
-def report_pdf(
+def _sent(file: files.File, *, inline: bool = False) -> Response:
+    return download(file.content, file.media_type, file.name, inline=inline)
+
+
+@router.get("/recalls/{case_id}/report.{kind}")
+def report(
     request: Request,
     case_id: IdPath,
+    kind: files.Report,
     language: str | None = None,
     principal: Principal = requires(Permission.TRACE_READ),
     uow: UnitOfWork = Depends(get_uow),
 ) -> Response:
-    view = _view(uow, principal, case_id)
-    content = documents.report_pdf(view, _language(request, language), issued_at=uow.now())
-    return _download(content, PDF, f"{view.case.number}-report.pdf", inline=True)
-
-
-@router.get("/recalls/{case_id}/report.xlsx")
-def report_xlsx(
-    request: Request,
-    case_id: IdPath,
-    language: str | None = None,
-    principal: Principal = requires(Permission.TRACE_READ),
-    uow: UnitOfWork = Depends(get_uow),
-) -> Response:
-    view = _view(uow, principal, case_id)
-    content = documents.report_xlsx(view, _language(request, language), issued_at=uow.now())
-    return _download(content, XLSX, f"{view.case.number}-report.xlsx")
+    case = visible_case(uow, principal, case_id, Permission.TRACE_READ)
+    sent = files.report(uow, case, kind, _language(request, language))
+    return _sent(sent, inline=kind is files.Report.PDF)
 
 
 @router.get("/recalls/{case_id}/notices.csv")
@@ -495,8 +464,7 @@ def notices_csv(
     principal: Principal = requires(Permission.TRACE_READ),
     uow: UnitOfWork = Depends(get_uow),
 ) -> Response:
-    view = _view(uow, principal, case_id)
-    return _download(documents.notices_csv(view), CSV, f"{view.case.number}-customers.csv")
+    return _sent(files.customer_list(uow, visible_case(uow, principal, case_id, Permission.TRACE_READ)))
 
 
 @router.get("/recalls/{case_id}/notices/{customer_id}.pdf")
@@ -508,9 +476,8 @@ def notice_pdf(
     principal: Principal = requires(Permission.TRACE_READ),
     uow: UnitOfWork = Depends(get_uow),
 ) -> Response:
-    view = _view(uow, principal, case_id)
-    content = documents.notice_pdf(view, customer_id, _language(request, language), issued_at=uow.now())
-    return _download(content, PDF, f"{view.case.number}-notice-{customer_id}.pdf", inline=True)
+    case = visible_case(uow, principal, case_id, Permission.TRACE_READ)
+    return _sent(files.notice(uow, case, customer_id, _language(request, language)), inline=True)
 
 
 @router.get("/recalls/{case_id}/epcis.jsonld")
@@ -519,6 +486,4 @@ def recall_epcis(
     principal: Principal = requires(Permission.TRACE_READ),
     uow: UnitOfWork = Depends(get_uow),
 ) -> Response:
-    case = visible_case(uow, principal, case_id, Permission.TRACE_READ)
-    document = epcis.build_document(uow, lot_ids=service.scope_lot_ids(uow, case.id), created_at=uow.now())
-    return _download(epcis.dumps(document).encode(), epcis.MEDIA_TYPE, f"{case.number}-epcis.jsonld")
+    return _sent(files.events(uow, visible_case(uow, principal, case_id, Permission.TRACE_READ)))
