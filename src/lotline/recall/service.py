@@ -495,23 +495,36 @@ def record_destruction(
         recorded_at=uow.now(),
         recorded_by=uow.actor.name,
     )
+    _add_audited(
+        uow,
+        case,
+        row,
+        "destroyed_at_customer",
+        {"customer_id": customer_id, "lot_id": lot.id, "qty_base": format(base, "f")},
+    )
+    return row
+
+
+def _add_audited(
+    uow: UnitOfWork,
+    case: RecallCase,
+    row: RecallDestruction | RecallNotice,
+    action: str,
+    facts: dict[str, object],
+) -> None:
+    """Write a row of the case and its audit record (the row's id and ``facts``, its note)."""
     uow.session.add(row)
     uow.session.flush()
+    key = "destruction_id" if isinstance(row, RecallDestruction) else "notice_id"
     record(
         uow,
-        action="destroyed_at_customer",
+        action=action,
         entity_type=RECORD_TYPE,
         entity_id=case.id,
         site_id=case.site_id,
-        changes={
-            "destruction_id": [None, row.id],
-            "customer_id": [None, customer_id],
-            "lot_id": [None, lot.id],
-            "qty_base": [None, format(base, "f")],
-        },
+        changes={key: [None, row.id], **{name: [None, value] for name, value in facts.items()}},
         reason=row.note,
     )
-    return row
 
 
 NOTICE_CHANNELS = ("phone", "email", "letter", "visit", "edi")
@@ -540,21 +553,7 @@ def record_notice(
         notified_at=uow.now(),
         notified_by=uow.actor.name,
     )
-    uow.session.add(notice)
-    uow.session.flush()
-    record(
-        uow,
-        action="notify",
-        entity_type=RECORD_TYPE,
-        entity_id=case.id,
-        site_id=case.site_id,
-        changes={
-            "notice_id": [None, notice.id],
-            "customer_id": [None, customer_id],
-            "channel": [None, channel],
-        },
-        reason=notice.note,
-    )
+    _add_audited(uow, case, notice, "notify", {"customer_id": customer_id, "channel": channel})
     return notice
 
 
