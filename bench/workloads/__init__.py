@@ -17,6 +17,7 @@ Runner = Callable[[BenchContext], WorkloadResult]
 WORKLOADS: dict[str, str] = {
     "audit": "bench.workloads.audit",
     "fefo": "bench.workloads.fefo",
+    "mock_recall": "bench.workloads.mock_recall",
     "stock": "bench.workloads.stock",
     "trace": "bench.workloads.trace",
 }

@@ -36,6 +36,7 @@ from lotline.signatures.api import router as signatures_router
 from lotline.sites.api import router as sites_router
 from lotline.stock.api import router as stock_router
 from lotline.trace.api import router as trace_router
+from lotline.trace.fsma_api import router as fsma_router
 from lotline.uow import Clock, Database, system_clock
 from lotline.web import admin as admin_pages
 from lotline.web import boards, pages, quality_pages, shell, stock_pages
@@ -139,6 +140,7 @@ def create_app(
         shipping_router,
         production_router,
         trace_router,
+        fsma_router,
         recall_router,
         signatures_router,
         audit_router,

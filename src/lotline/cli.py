@@ -31,6 +31,7 @@ from lotline.quality.cli import app as quality_app
 from lotline.recall.cli import app as recall_app
 from lotline.stock.cli import app as stock_app
 from lotline.trace.cli import trace as trace_command
+from lotline.trace.fsma_cli import app as fsma_app
 from lotline.uow import Actor
 
 app = typer.Typer(
@@ -52,6 +53,7 @@ for sub, name in (
     (order_app, "order"),
     (production_app, "production"),
     (recall_app, "recall"),
+    (fsma_app, "fsma"),
     (product_app, "product"),
     (lot_type_app, "lot-type"),
     (storage_condition_app, "storage-condition"),

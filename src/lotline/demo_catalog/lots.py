@@ -14,6 +14,18 @@ from lotline.inbound import service as receiving
 from lotline.lots import service as lots
 from lotline.uow import UnitOfWork
 
+# FSMA 204: where each supplier assigns its lot codes (the traceability lot code source), as the
+# suppliers print it on their delivery notes.
+JINHUA_PLANT = (
+    "金华肉业 Jinhua Meat Co. cutting plant, 88 Duohu Road, Jindong District, Jinhua, Zhejiang 321000, CN"
+)
+WUDELI_MILL = (
+    "五得利 Wudeli Flour Group Handan mill, 1 Wudeli Street, Daming County, Handan, Hebei 056900, CN"
+)
+CHONGMING_PACKHOUSE = (
+    "崇明蔬菜合作社 Chongming Vegetable Co-op packhouse, 200 Chengqiao Road, Chongming, Shanghai 202150, CN"
+)
+
 
 @dataclass(frozen=True)
 class DemoLots:
@@ -87,7 +99,9 @@ def load(
         )
         return [line.lot_id for line in receiving.receipt_lines(uow, receipt_ids=[receipt.id])[receipt.id]]
 
-    def weighed(product_id: int, code: str, expires: date, count: int, kg: str) -> receiving.LineInput:
+    def weighed(
+        product_id: int, code: str, expires: date, count: int, kg: str, packed_at: str
+    ) -> receiving.LineInput:
         return receiving.LineInput(
             product_id=product_id,
             supplier_lot_code=code,
@@ -95,6 +109,7 @@ def load(
             supplier_expiry=expires,
             count=Decimal(count),
             net_weight_kg=Decimal(kg),
+            tlc_source=packed_at,
         )
 
     pork = products.pork
@@ -102,9 +117,9 @@ def load(
         "JINHUA-MEAT",
         "PO-SH01-0311",
         "JH-DN-88231",
-        weighed(pork, "JH-0329", today + timedelta(days=3), 40, "498.6"),  # cases of ~12.5 kg
-        weighed(pork, "JH-0331", today + timedelta(days=4), 24, "301.2"),
-        weighed(pork, "JH-0320", today + timedelta(days=4), 16, "199.8"),
+        weighed(pork, "JH-0329", today + timedelta(days=3), 40, "498.6", JINHUA_PLANT),  # cases of ~12.5 kg
+        weighed(pork, "JH-0331", today + timedelta(days=4), 24, "301.2", JINHUA_PLANT),
+        weighed(pork, "JH-0320", today + timedelta(days=4), 16, "199.8", JINHUA_PLANT),
     )
     (flour_ok,) = delivered(
         "WUDELI",
@@ -117,13 +132,15 @@ def load(
             supplier_expiry=today + timedelta(days=240),
             quantity=Decimal(80),
             unit="EA",
+            tlc_source=WUDELI_MILL,
         ),
     )
     (cabbage_ok,) = delivered(
         "CHONGMING-VEG",
         "PO-SH01-0312",
         "CM-DN-0417",
-        weighed(products.cabbage, "CM-1121", today + timedelta(days=5), 30, "312.6"),  # crates
+        # In crates.
+        weighed(products.cabbage, "CM-1121", today + timedelta(days=5), 30, "312.6", CHONGMING_PACKHOUSE),
     )
     # Received before lotline took over the warehouse (and expired since): an opening balance.
     expired_pork = bought(pork, "JINHUA-MEAT", "JH-0318", today - timedelta(days=2), "金华", age_days=6)

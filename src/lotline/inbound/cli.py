@@ -97,6 +97,12 @@ def create(
         None, "--file", help="JSON: the lines, as POST /api/v1/receipts takes them"
     ),
     scan: list[str] = typer.Option([], "--scan", help="A GS1 scan adding a line (repeatable)"),
+    tlc_source: str | None = typer.Option(
+        None,
+        "--tlc-source",
+        help="FSMA 204: where the supplier assigned its lot codes (place or reference), for the lines "
+        "that name none",
+    ),
     purchase_order: str | None = typer.Option(None, "--po", help="Purchase order"),
     delivery_note: str | None = typer.Option(None, "--delivery-note"),
     username: str = typer.Option(..., "--user", help="Who receives (and signs any override)"),
@@ -111,6 +117,11 @@ def create(
 ) -> None:
     """Receive a supplier delivery into quarantine at the receiving location."""
     raw = _lines_from_file(file) + [{"scan": text} for text in scan]
+    if tlc_source is not None:
+        raw = [
+            {**line, "tlc_source": line.get("tlc_source") or tlc_source} if isinstance(line, dict) else line
+            for line in raw
+        ]
     lines = _line_inputs(raw)
     db = open_db()
     with db.transaction() as uow:

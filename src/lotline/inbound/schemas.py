@@ -24,6 +24,14 @@ class ReceiptLineIn(RequestBody):
     product_id: IdField | None = None
     gtin: str | None = Field(default=None, pattern=r"^[0-9]{8,14}$")
     supplier_lot_code: str | None = Field(default=None, min_length=1, max_length=20)
+    tlc_source: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        pattern=r"^[^\x00-\x1f]*$",
+        description="FSMA 204: where the supplier's traceability lot code was assigned (a place "
+        "description or a reference such as a GLN or URL), as the supplier reports it",
+    )
     quantity: Positive | None = Field(default=None, description="In unit; defaults from count/weight")
     unit: str | None = Field(default=None, min_length=1, max_length=8, pattern=r"^[A-Z0-9]+$")
     count: Positive | None = Field(default=None, description="Catch weight: how many pieces")
@@ -66,6 +74,7 @@ class ReceiptLineRead(BaseModel):
     lot_id: int
     lot_code: str
     supplier_lot_code: str | None
+    tlc_source: str | None
     production_date: date | None
     supplier_expiry: date | None
     entered_qty: Decimal

@@ -52,6 +52,7 @@ from lotline.stock import service as stock
 from lotline.uow import UnitOfWork
 
 MAX_LINES = 500
+MAX_TLC_SOURCE = 200  # receipt_line.tlc_source's length
 OVERRIDE_RECORD_TYPE = "receipt_line_override"
 # Accepting goods short of the minimum shelf life is a quality decision, signed by someone who
 # may make one at the receiving site.
@@ -97,6 +98,7 @@ class LineInput:
     supplier_expiry: date | str | None = None
     sscc: str | None = None
     scan: str | None = None
+    tlc_source: str | None = None  # FSMA 204: where the supplier's lot code was assigned
     override_signing_grant: str | None = None
     override_reason: str | None = None
 
@@ -115,6 +117,7 @@ class _Line:
     entered_unit: str
     quantity: Quantity
     sscc: str | None
+    tlc_source: str | None = None
     reuse: Lot | None = None
     shortfall: dict[str, object] | None = None
     expiry_date: date | None = None
@@ -360,6 +363,9 @@ def _resolve_line(
         product, line, implied_unit, packaging.get(product.id, {})
     )
     sscc = validate_sscc(line.sscc, field="sscc") if line.sscc else None
+    tlc_source = (line.tlc_source or "").strip() or None
+    if tlc_source is not None and (len(tlc_source) > MAX_TLC_SOURCE or not tlc_source.isprintable()):
+        raise InvalidInput(field="tlc_source", code="receipt.bad_tlc_source")
     return _Line(
         number=number,
         product=product,
@@ -371,6 +377,7 @@ def _resolve_line(
         entered_unit=entered_unit,
         quantity=quantity,
         sscc=sscc,
+        tlc_source=tlc_source,
     )
 
 
@@ -610,6 +617,7 @@ def create_receipt(
                 product_id=line.product.id,
                 lot_id=lot.id,
                 supplier_lot_code=line.supplier_lot_code,
+                tlc_source=line.tlc_source,
                 production_date=line.production_date,
                 supplier_expiry=line.supplier_expiry,
                 entered_qty=line.entered_qty,
@@ -685,6 +693,7 @@ def _line_summary(line: ReceiptLine, *, lot_code: str) -> dict[str, object]:
         "lot_id": line.lot_id,
         "lot": lot_code,
         "supplier_lot_code": line.supplier_lot_code,
+        "tlc_source": line.tlc_source,
         "entered_qty": str(line.entered_qty),
         "entered_unit": line.entered_unit,
         "base_qty": str(line.base_qty),
