@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 
 from lotline.models.lot import Lot
@@ -30,3 +32,20 @@ def test_the_console_traces_backward_to_the_raw_materials(
     assert kitchen.codes["PORK"] in table.output
     both = run("trace", dumpling, "--backward", "--forward")
     assert both.exit_code != 0
+
+
+def test_the_console_writes_the_traces_fsma_rows_as_csv(
+    run: Cli, db: Database, clock: FakeClock, people: People
+) -> None:
+    kitchen = build_kitchen(db, clock, people)
+    made = two_level_run(db, clock, kitchen)
+    with db.transaction(read_only=True) as uow:
+        dumpling = uow.session.get_one(Lot, made["dumpling"]).code
+    traced = run("trace", dumpling, "--backward", "--format", "csv")
+    assert traced.exit_code == 0, traced.output
+    rows = list(csv.DictReader(io.StringIO(traced.output.lstrip("\ufeff"))))
+    kinds = {row["Event Type"] for row in rows}
+    assert "Transformation" in kinds
+    made_here = {row["Traceability Lot Code"] for row in rows if row["Event Type"] == "Transformation"}
+    assert dumpling in made_here
+    assert all(row["Internal Lot Code"] != kitchen.codes["PORK-Q"] for row in rows)

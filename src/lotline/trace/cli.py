@@ -9,6 +9,7 @@ backward, the receipts the material came in by. ``--format epcis`` prints what
 
 from __future__ import annotations
 
+import sys
 from enum import StrEnum
 
 import typer
@@ -19,6 +20,7 @@ from lotline.clikit import console, open_db, reports_errors, settings, t
 from lotline.domain.errors import N_, InvalidInput
 from lotline.i18n import normalize
 from lotline.production.cli_specs import instant, lot_by_code
+from lotline.trace import fsma
 from lotline.trace.engine import Direction, Summary, closure, summarize
 from lotline.trace.epcis import build_document, dumps
 
@@ -27,6 +29,7 @@ class Format(StrEnum):
     TABLE = "table"
     JSON = "json"
     EPCIS = "epcis"  # GS1 EPCIS 2.0 JSON-LD: the trace's events, not its summary
+    CSV = "csv"  # the line-level detail: the FSMA 204 rows of every lot reached
 
 
 def _json(lot_code: str, summary: Summary) -> dict[str, object]:
@@ -135,7 +138,9 @@ def trace(
     backward: bool = typer.Option(False, "--backward", help="What the lot was made from, and from whom"),
     as_of: str | None = typer.Option(None, "--as-of", help="Trace the state at this ISO time (with offset)"),
     output: Format = typer.Option(
-        Format.TABLE, "--format", help="table, json, or epcis (a GS1 EPCIS 2.0 document of the events)"
+        Format.TABLE,
+        "--format",
+        help="table, json, epcis (GS1 EPCIS 2.0) or csv (FSMA 204 rows of the lots reached)",
     ),
 ) -> None:
     """Trace a lot at any depth: forward to customers and stock, or backward to suppliers."""
@@ -152,6 +157,13 @@ def trace(
             scope = closure(uow, lot_ids=[lot.id], direction=direction, as_of=moment)
             document = build_document(uow, lot_ids=scope, created_at=uow.now(), as_of=moment)
         typer.echo(dumps(document, indent=2))
+        return
+    if output is Format.CSV:
+        with db.transaction(read_only=True) as uow:
+            lot, _product_code = lot_by_code(uow, lot_code, product)
+            scope = closure(uow, lot_ids=[lot.id], direction=direction, as_of=moment)
+            rows = fsma.spreadsheet_rows(uow, fsma.resolve_filters(uow, lot_ids=scope))
+            fsma.write_csv(rows, sys.stdout)
         return
     with db.transaction(read_only=True) as uow:
         lot, _product_code = lot_by_code(uow, lot_code, product)
