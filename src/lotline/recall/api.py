@@ -58,6 +58,7 @@ def detail(uow: UnitOfWork, case: RecallCase) -> CaseDetail:
         **CaseRead.model_validate(case).model_dump(),
         start_state=view.start_state.value,
         complete_state=view.complete_state.value,
+        unit=view.unit,
         shipped=view.shipped,
         recovered=view.recovered,
         effectiveness=view.effectiveness,
@@ -87,6 +88,7 @@ def detail(uow: UnitOfWork, case: RecallCase) -> CaseDetail:
                     )
                     for p in c.products.values()
                 ],
+                unit=c.unit,
                 shipped=c.shipped,
                 recovered=c.recovered,
                 effectiveness=c.effectiveness,
@@ -141,11 +143,13 @@ def list_cases(
     uow: UnitOfWork = Depends(get_uow),
 ) -> PageOut[CaseRead]:
     """Recall cases and drills, newest first (at most 500)."""
-    cases = service.list_cases(uow, statuses=[s.value for s in status], kind=kind.value if kind else None)
-    sites = principal.site_ids_with(Permission.TRACE_READ)
-    return PageOut[CaseRead](
-        items=[CaseRead.model_validate(c) for c in cases if sites is None or c.site_id in sites]
+    cases = service.list_cases(
+        uow,
+        statuses=[s.value for s in status],
+        kind=kind.value if kind else None,
+        site_ids=principal.site_ids_with(Permission.TRACE_READ),
     )
+    return PageOut[CaseRead](items=[CaseRead.model_validate(c) for c in cases])
 
 
 @router.get("/{case_id}", response_model=CaseDetail)

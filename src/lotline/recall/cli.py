@@ -104,8 +104,9 @@ def _summary(view: CaseView) -> dict[str, object]:
             {"lot": r.lot_code, "location": r.location_code, "qty_base": str(r.qty_base)}
             for r in view.unheld_stock
         ],
-        "shipped_base": str(view.shipped),
-        "recovered_base": str(view.recovered),
+        "unit": view.unit,
+        "shipped_base": None if view.shipped is None else str(view.shipped),
+        "recovered_base": None if view.recovered is None else str(view.recovered),
         "effectiveness": str(view.effectiveness) if view.effectiveness is not None else None,
         "customers": [
             {

@@ -6,6 +6,7 @@ set-based queries over the case's scope (``recall_lot``), whatever its size."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -95,16 +96,42 @@ class Customer:
     channel: str | None = None
 
     @property
-    def shipped(self) -> Decimal:
+    def unit(self) -> str | None:
+        """The one base unit of everything this customer got; None when products differ in it."""
+        return _one_unit(p.base_unit for p in self.products.values())
+
+    @property
+    def shipped(self) -> Decimal | None:
+        """Total shipped, where one unit measures it all (kilograms and cases are not added)."""
+        if self.unit is None:
+            return None
         return sum((p.shipped for p in self.products.values()), Decimal(0))
 
     @property
-    def recovered(self) -> Decimal:
+    def recovered(self) -> Decimal | None:
+        if self.unit is None:
+            return None
         return sum((min(p.recovered, p.shipped) for p in self.products.values()), Decimal(0))
 
     @property
     def effectiveness(self) -> Decimal | None:
-        return effectiveness(self.recovered, self.shipped)
+        """Recovered / shipped in the one unit; across units, the mean of the products' shares."""
+        shipped, recovered = self.shipped, self.recovered
+        if shipped is not None and recovered is not None:
+            return effectiveness(recovered, shipped)
+        return _mean(p.effectiveness for p in self.products.values())
+
+
+def _one_unit(units: Iterable[str]) -> str | None:
+    found = set(units)
+    return found.pop() if len(found) == 1 else None
+
+
+def _mean(shares: Iterable[Decimal | None]) -> Decimal | None:
+    known = [share for share in shares if share is not None]
+    if not known:
+        return None
+    return (sum(known, Decimal(0)) / len(known)).quantize(Decimal("0.0001"))
 
 
 @dataclass(frozen=True)
@@ -116,6 +143,7 @@ class StockRow:
     stock_status: str
     qty_base: Decimal
     held: bool  # under an active hold of this case
+    base_unit: str = ""
 
 
 @dataclass(frozen=True)
@@ -142,16 +170,29 @@ class CaseView:
     complete_state: DeadlineState
 
     @property
-    def shipped(self) -> Decimal:
-        return sum((c.shipped for c in self.customers), Decimal(0))
+    def unit(self) -> str | None:
+        """The one base unit of everything shipped; None when products differ in it."""
+        return _one_unit(line.base_unit for line in self.lines)
 
     @property
-    def recovered(self) -> Decimal:
-        return overall((c.recovered, c.shipped) for c in self.customers)[0]
+    def shipped(self) -> Decimal | None:
+        if self.unit is None:
+            return None
+        return sum((c.shipped or Decimal(0) for c in self.customers), Decimal(0))
+
+    @property
+    def recovered(self) -> Decimal | None:
+        if self.unit is None:
+            return None
+        return overall((c.recovered or Decimal(0), c.shipped or Decimal(0)) for c in self.customers)[0]
 
     @property
     def effectiveness(self) -> Decimal | None:
-        return effectiveness(self.recovered, self.shipped)
+        """Recovered / shipped in the one unit; across units, the mean over customers and products."""
+        shipped, recovered = self.shipped, self.recovered
+        if shipped is not None and recovered is not None:
+            return effectiveness(recovered, shipped)
+        return _mean(p.effectiveness for c in self.customers for p in c.products.values())
 
     @property
     def notified(self) -> int:
@@ -289,8 +330,8 @@ def case_view(uow: UnitOfWork, case: RecallCase, *, now: datetime) -> CaseView:
     case_holds = select(RecallHold.hold_id).where(RecallHold.case_id == case.id)
     held_lots = select(Hold.lot_id).where(Hold.id.in_(case_holds), Hold.lifted_at.is_(None))
     stock = [
-        StockRow(*row[:6], held=bool(row[6]))
-        for row in run(
+        StockRow(lot_id, code, place, site, status, qty, held=bool(held), base_unit=unit)
+        for lot_id, code, place, site, status, qty, held, unit in run(
             select(
                 Lot.id,
                 Lot.code,
@@ -299,9 +340,11 @@ def case_view(uow: UnitOfWork, case: RecallCase, *, now: datetime) -> CaseView:
                 StockOnHand.stock_status,
                 StockOnHand.qty_base,
                 StockOnHand.lot_id.in_(held_lots),
+                Product.base_unit,
             )
             .where(StockOnHand.lot_id.in_(scope), StockOnHand.qty_base > 0)
             .join(Lot, Lot.id == StockOnHand.lot_id)
+            .join(Product, Product.id == Lot.product_id)
             .join(Location, Location.id == StockOnHand.location_id)
             .join(Site, Site.id == Location.site_id)
             .order_by(Lot.code, Location.code, StockOnHand.stock_status)
@@ -340,27 +383,32 @@ class BoardRow:
     complete_state: DeadlineState
 
 
-def board(uow: UnitOfWork, *, now: datetime, include_closed: bool = False) -> list[BoardRow]:
-    """Open recalls first (the nearest deadline first), then drills and closed cases, newest first."""
-    query = select(RecallCase).order_by(RecallCase.opened_at.desc(), RecallCase.id.desc()).limit(200)
+def board(
+    uow: UnitOfWork, *, now: datetime, include_closed: bool = False, site_ids: set[int] | None = None
+) -> list[BoardRow]:
+    """Drafts by their start deadline and active recalls by their completion deadline, first; then
+    drills and (on request) closed cases, newest first. ``site_ids``: only cases of those sites."""
+    query = select(RecallCase).order_by(RecallCase.opened_at.desc(), RecallCase.id.desc())
     if not include_closed:
         query = query.where(RecallCase.status.in_(("draft", "active", "completed")))
-    rows = [
+    if site_ids is not None:
+        query = query.where(RecallCase.site_id.in_(sorted(site_ids)))
+    running = list(uow.session.scalars(query.where(RecallCase.status.in_(("draft", "active")))))
+    done = list(uow.session.scalars(query.where(RecallCase.status.not_in(("draft", "active"))).limit(200)))
+    far = datetime.max.replace(tzinfo=now.tzinfo)
+
+    def due(case: RecallCase) -> datetime:
+        deadline = case.start_due_at if case.status == "draft" else case.complete_due_at
+        return deadline or far
+
+    return [
         BoardRow(
             case,
             deadline_state(case.start_due_at, done_at=case.started_at, now=now, since=case.discovered_at),
             deadline_state(case.complete_due_at, done_at=case.closed_at, now=now, since=case.discovered_at),
         )
-        for case in uow.session.scalars(query)
+        for case in sorted(running, key=due) + done
     ]
-    far = datetime.max.replace(tzinfo=now.tzinfo)
-    rows.sort(
-        key=lambda r: (
-            r.case.status not in ("draft", "active"),
-            r.case.complete_due_at or far if r.case.status in ("draft", "active") else far,
-        )
-    )
-    return rows
 
 
 def recalls_of_lot(uow: UnitOfWork, lot_id: int) -> list[RecallCase]:

@@ -124,8 +124,9 @@ class CustomerRead(BaseModel):
     address: dict[str, Any]
     shipments: list[str]
     products: list[ProductTotalRead]
-    shipped: Decimal
-    recovered: Decimal
+    unit: str | None = Field(description="The base unit of shipped and recovered; null when products differ")
+    shipped: Decimal | None
+    recovered: Decimal | None
     effectiveness: Decimal | None
     notified_at: datetime | None
     channel: str | None
@@ -157,8 +158,9 @@ class StockRowRead(BaseModel):
 class CaseDetail(CaseRead):
     start_state: str
     complete_state: str
-    shipped: Decimal
-    recovered: Decimal
+    unit: str | None = Field(description="The base unit of shipped and recovered; null when products differ")
+    shipped: Decimal | None
+    recovered: Decimal | None
     effectiveness: Decimal | None
     check_level: str | None
     customers_notified: int

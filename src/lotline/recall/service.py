@@ -15,12 +15,13 @@ its time to trace and the mass balance of every lot in scope in ``drill_result``
 
 from __future__ import annotations
 
+import hashlib
 import time as clock
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import cast
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Table, and_, exists, false, func, insert, literal, or_, select, union
@@ -40,9 +41,10 @@ from lotline.domain.recall import (
 )
 from lotline.domain.signature import Meaning
 from lotline.domain.status import HoldType
+from lotline.domain.units import quantize
 from lotline.lots import service as lots
 from lotline.models.catalog import Partner, Product
-from lotline.models.inbound import ReceiptLine
+from lotline.models.inbound import Receipt, ReceiptLine
 from lotline.models.lot import Lot
 from lotline.models.outbound import CustomerReturn, Shipment, ShipmentLine
 from lotline.models.recall import RecallCase, RecallDestruction, RecallHold, RecallLot, RecallNotice
@@ -50,12 +52,14 @@ from lotline.models.site import Site
 from lotline.models.stock import StockOnHand
 from lotline.outbox import events
 from lotline.outbox.service import emit
+from lotline.recall import queries
 from lotline.signatures import service as signatures
 from lotline.stock.check import mass_balances
 from lotline.trace.engine import Direction, reach
 from lotline.uow import UnitOfWork
 
 RECORD_TYPE = "recall_case"
+QTY_PLACES = 6  # what the quantity columns keep
 RECALL_LOT = cast(Table, RecallLot.__table__)
 
 
@@ -71,6 +75,21 @@ class Trigger:
     supplier_lot_code: str | None = None
     date_from: date | None = None
     date_to: date | None = None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Trigger:
+        def day(name: str) -> date | None:
+            return date.fromisoformat(data[name]) if data.get(name) else None
+
+        return cls(
+            kind=TriggerKind(data["kind"]),
+            lot_codes=tuple(data.get("lot_codes", ())),
+            product_code=data.get("product_code"),
+            supplier_code=data.get("supplier_code"),
+            supplier_lot_code=data.get("supplier_lot_code"),
+            date_from=day("date_from"),
+            date_to=day("date_to"),
+        )
 
     def as_json(self) -> dict[str, object]:
         data: dict[str, object] = {"kind": self.kind.value}
@@ -100,6 +119,11 @@ class OpenRequest:
 class NothingInScope(InvalidInput):
     code = "recall.nothing_in_scope"
     message = N_("No lot matches the recall's trigger.")
+
+
+class AmbiguousLotCode(Conflict):
+    code = "recall.lot_code_ambiguous"
+    message = N_("Lots of several products carry the code {lots}: name the product too.")
 
 
 class NotInScope(Conflict):
@@ -142,12 +166,17 @@ def seed_lots(uow: UnitOfWork, trigger: Trigger) -> list[int]:
             query = query.join(Product, Product.id == Lot.product_id).where(
                 Product.code == trigger.product_code
             )
-        found = {int(i) for i in uow.session.scalars(query)}
-        known = set(uow.session.scalars(select(Lot.code).where(Lot.id.in_(found)))) if found else set()
-        missing = [code for code in codes if code not in known]
+        rows = uow.session.execute(query.add_columns(Lot.code, Lot.product_id)).tuples().all()
+        products_of: dict[str, set[int]] = {}
+        for _lot_id, code, product_id in rows:
+            products_of.setdefault(code, set()).add(product_id)
+        missing = [code for code in codes if code not in products_of]
         if missing:
             raise NotFound(entity=N_("lot"), key=", ".join(missing), field="trigger.lot_codes")
-        return sorted(found)
+        several = sorted(code for code, products in products_of.items() if len(products) > 1)
+        if several:
+            raise AmbiguousLotCode(field="trigger.lot_codes", lots=", ".join(several))
+        return sorted(int(lot_id) for lot_id, _code, _product in rows)
     if trigger.kind is TriggerKind.SUPPLIER_LOT:
         supplier = _required(trigger.supplier_code, "trigger.supplier_code")
         code = _required(trigger.supplier_lot_code, "trigger.supplier_lot_code")
@@ -178,16 +207,24 @@ def seed_lots(uow: UnitOfWork, trigger: Trigger) -> list[int]:
 
 
 def _made_between(uow: UnitOfWork, first: date, last: date) -> ColumnElement[bool]:
-    """A lot made (its production date) or, without one, received (created) on a day from
-    ``first`` to ``last`` — days at the lot's site, whose midnight is its own."""
-    by_site = []
+    """A lot made (its production date) or received on a day from ``first`` to ``last`` — days at
+    the site, whose midnight is its own; a lot with neither counts by the day it was registered."""
+    created, receipts = [], []
     for site_id, zone in uow.session.execute(select(Site.id, Site.time_zone)).tuples():
         tz = ZoneInfo(zone)
         begins = datetime.combine(first, time.min, tzinfo=tz)
         ends = datetime.combine(last + timedelta(days=1), time.min, tzinfo=tz)
-        by_site.append(and_(Lot.site_id == site_id, Lot.created_at >= begins, Lot.created_at < ends))
-    received = and_(Lot.production_date.is_(None), or_(false(), *by_site))
-    return or_(Lot.production_date.between(first, last), received)
+        created.append(and_(Lot.site_id == site_id, Lot.created_at >= begins, Lot.created_at < ends))
+        receipts.append(
+            and_(Receipt.site_id == site_id, Receipt.received_at >= begins, Receipt.received_at < ends)
+        )
+    received = (
+        select(ReceiptLine.lot_id)
+        .join(Receipt, Receipt.id == ReceiptLine.receipt_id)
+        .where(or_(false(), *receipts))
+    )
+    registered = and_(Lot.production_date.is_(None), or_(false(), *created))
+    return or_(Lot.production_date.between(first, last), Lot.id.in_(received), registered)
 
 
 def _write_scope(uow: UnitOfWork, case_id: int, seeds: list[int]) -> int:
@@ -227,8 +264,10 @@ def open_case(uow: UnitOfWork, request: OpenRequest, *, principal: Principal | N
         raise InvalidInput(N_("{field} is in the future."), field="discovered_at", code="recall.future")
     seeds = seed_lots(uow, request.trigger)
     site = uow.session.get_one(Site, uow.session.get_one(Lot, seeds[0]).site_id)
-    if principal is not None and not principal.can(Permission.RECALL_MANAGE, site.id):
-        raise PermissionDenied(field="trigger", permission=Permission.RECALL_MANAGE.value)
+    if principal is not None:
+        seed_sites = uow.session.scalars(select(Lot.site_id).where(Lot.id.in_(seeds)).distinct())
+        if not all(principal.can(Permission.RECALL_MANAGE, site_id) for site_id in seed_sites):
+            raise PermissionDenied(field="trigger", permission=Permission.RECALL_MANAGE.value)
     due = deadlines(
         request.level,
         discovered_at=discovered,
@@ -327,8 +366,8 @@ def _drill_result(uow: UnitOfWork, case: RecallCase) -> dict[str, object]:
 
 def get_case(uow: UnitOfWork, case_id: int, *, lock: bool = False) -> RecallCase:
     query = select(RecallCase).where(RecallCase.id == case_id)
-    if lock:
-        query = query.with_for_update()
+    if lock:  # and read the row again: another transaction may have changed it meanwhile
+        query = query.with_for_update().execution_options(populate_existing=True)
     case = uow.session.execute(query).scalar_one_or_none()
     if case is None:
         raise NotFound(entity=N_("recall"), key=case_id, field="case_id")
@@ -342,12 +381,29 @@ def start_case(
     scope that has stock or was shipped (its allocations given back), all in this one transaction."""
     case = get_case(uow, case_id, lock=True)
     check_transition(RecallKind(case.kind), CaseStatus(case.status), CaseStatus.ACTIVE)
-    seeds = [
-        int(i)
-        for i in uow.session.scalars(
-            select(RecallLot.lot_id).where(RecallLot.case_id == case.id, RecallLot.is_trigger.is_(True))
+    # The trigger again (a supplier lot delivered since), then all made from it since the draft.
+    seeds = sorted(
+        set(seed_lots(uow, Trigger.from_json(case.trigger)))
+        | set(
+            uow.session.scalars(
+                select(RecallLot.lot_id).where(RecallLot.case_id == case.id, RecallLot.is_trigger.is_(True))
+            )
+        )
+    )
+    added = _write_scope(uow, case.id, seeds)
+    case.lots_in_scope += added
+    # Held: what is in stock, and what was shipped — a return of it then comes back held.
+    in_scope = select(RecallLot.lot_id).where(RecallLot.case_id == case.id)
+    stocked = [
+        int(lot_id)
+        for lot_id in uow.session.scalars(
+            union(
+                select(StockOnHand.lot_id).where(StockOnHand.lot_id.in_(in_scope), StockOnHand.qty_base > 0),
+                select(ShipmentLine.lot_id).where(ShipmentLine.lot_id.in_(in_scope)),
+            ).order_by("lot_id")
         )
     ]
+    # What the signer starts: the case as it now stands and exactly the lots it holds.
     signature = signatures.sign(
         uow,
         principal=principal,
@@ -355,19 +411,9 @@ def start_case(
         meaning=Meaning.RECALL,
         record_type=RECORD_TYPE,
         record_id=case.id,
-        content=_signed_content(case),
+        content=start_content(case, stocked),
         comment=case.reason,
     )
-    added = _write_scope(uow, case.id, seeds)
-    case.lots_in_scope += added
-    # Held: what is in stock, and what was shipped — a return of it then comes back held.
-    in_scope = select(RecallLot.lot_id).where(RecallLot.case_id == case.id)
-    stocked = uow.session.scalars(
-        union(
-            select(StockOnHand.lot_id).where(StockOnHand.lot_id.in_(in_scope), StockOnHand.qty_base > 0),
-            select(ShipmentLine.lot_id).where(ShipmentLine.lot_id.in_(in_scope)),
-        ).order_by("lot_id")
-    ).all()
     why = f"{case.number}: {case.reason}"
     for lot_id in stocked:
         hold = lots.place_hold(uow, lot_id=int(lot_id), hold_type=HoldType.RECALL, reason=why)
@@ -408,6 +454,30 @@ def _signed_content(case: RecallCase) -> dict[str, object]:
         "reason": case.reason,
         "trigger": case.trigger,
         "lots_in_scope": case.lots_in_scope,
+    }
+
+
+def start_content(case: RecallCase, held_lot_ids: Iterable[int]) -> dict[str, object]:
+    """What a start signature binds: the case, its scope's size and the lots it holds (their
+    ids' SHA-256, so the record stays small however large the recall)."""
+    held = sorted(held_lot_ids)
+    digest = hashlib.sha256(",".join(map(str, held)).encode()).hexdigest()
+    return {**_signed_content(case), "holds": len(held), "held_lots_sha256": digest}
+
+
+def close_content(uow: UnitOfWork, case: RecallCase, note: str) -> dict[str, object]:
+    """What a closing signature binds: the case, its note, and the recovery it closes on."""
+    view = queries.case_view(uow, case, now=uow.now())
+    figures = (view.shipped, view.recovered, view.effectiveness)
+    shipped, recovered, share = (None if value is None else format(value, "f") for value in figures)
+    return {
+        **_signed_content(case),
+        "close_note": note,
+        "unit": view.unit,
+        "shipped": shipped,
+        "recovered": recovered,
+        "effectiveness": share,
+        "customers_notified": view.notified,
     }
 
 
@@ -467,8 +537,9 @@ def record_destruction(
     """A customer destroyed part of what it got of a lot in scope (no more than is still out
     there: shipped − returned − destroyed already). Audited."""
     case = _active(uow, case_id)
-    if quantity <= 0:
+    if not quantity.is_finite() or quantity <= 0:
         raise InvalidInput(N_("{field} must be greater than zero."), field="quantity", code="recall.quantity")
+    quantity = quantize(quantity, QTY_PLACES)
     lot = uow.session.get(Lot, lot_id)
     shipped = _customer_received(uow, case.id, customer_id, lot_id) if lot is not None else Decimal(0)
     if lot is None or shipped <= 0:
@@ -481,6 +552,7 @@ def record_destruction(
     except LotlineError as error:
         error.field = "unit"
         raise
+    base = quantize(base, QTY_PLACES)
     left = shipped - _customer_recovered(uow, case.id, customer_id, lot_id)
     if base > left:
         raise MoreThanOut(field="quantity", left=left, wanted=base, unit=product.base_unit, lot=lot.code)
@@ -572,7 +644,7 @@ def close_case(
         meaning=Meaning.CLOSE,
         record_type=RECORD_TYPE,
         record_id=case.id,
-        content={**_signed_content(case), "close_note": text},
+        content=close_content(uow, case, text),
         comment=text,
     )
     now = uow.now()
@@ -604,11 +676,20 @@ def close_case(
     return case
 
 
-def list_cases(uow: UnitOfWork, *, statuses: Iterable[str] = (), kind: str | None = None) -> list[RecallCase]:
+def list_cases(
+    uow: UnitOfWork,
+    *,
+    statuses: Iterable[str] = (),
+    kind: str | None = None,
+    site_ids: set[int] | None = None,
+) -> list[RecallCase]:
+    """The newest 500 cases (of ``site_ids``, when given), by status and kind."""
     query = select(RecallCase).order_by(RecallCase.opened_at.desc(), RecallCase.id.desc()).limit(500)
     wanted = list(statuses)
     if wanted:
         query = query.where(RecallCase.status.in_(wanted))
     if kind:
         query = query.where(RecallCase.kind == kind)
+    if site_ids is not None:
+        query = query.where(RecallCase.site_id.in_(sorted(site_ids)))
     return list(uow.session.scalars(query))

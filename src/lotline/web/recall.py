@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
@@ -34,6 +35,7 @@ from lotline.web.shell import redirect, render
 from lotline.web.signing import authorize
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
+E = TypeVar("E", bound=StrEnum)
 
 TRIGGER_LABELS = {
     TriggerKind.LOTS.value: N_("Lots"),
@@ -72,11 +74,7 @@ def board(
     uow: UnitOfWork = Depends(get_uow),
 ) -> Response:
     sites = principal.site_ids_with(Permission.TRACE_READ)
-    rows = [
-        row
-        for row in queries.board(uow, now=uow.now(), include_closed=bool(closed))
-        if sites is None or row.case.site_id in sites
-    ]
+    rows = queries.board(uow, now=uow.now(), include_closed=bool(closed), site_ids=sites)
     return render(
         request,
         "recall/board.html",
@@ -135,15 +133,17 @@ def _day(value: str, field: str) -> date | None:
         raise InvalidInput(N_("The value of {field} is not valid."), field=field, code="web.date") from None
 
 
-def _request(values: dict[str, str]) -> service.OpenRequest:
+def _chosen(kind: type[E], value: str, field: str) -> E:
     try:
-        kind = RecallKind(values["kind"])
-        trigger_kind = TriggerKind(values["trigger_kind"])
-        level = RecallLevel(values["level"])
-    except ValueError as error:
-        raise InvalidInput(
-            N_("The value of {field} is not valid."), field="level", code="web.choice"
-        ) from error
+        return kind(value)
+    except ValueError:
+        raise InvalidInput(N_("The value of {field} is not valid."), field=field, code="web.choice") from None
+
+
+def _request(values: dict[str, str]) -> service.OpenRequest:
+    kind = _chosen(RecallKind, values["kind"], "kind")
+    trigger_kind = _chosen(TriggerKind, values["trigger_kind"], "trigger_kind")
+    level = _chosen(RecallLevel, values["level"], "level")
     trigger = service.Trigger(
         kind=trigger_kind,
         lot_codes=tuple(code for code in values["lot_codes"].replace(",", " ").split() if code),
@@ -374,7 +374,9 @@ def _int(value: str, field: str) -> int:
     try:
         return int(value)
     except ValueError:
-        raise InvalidInput(N_("{field} is required."), field=field, code="web.required") from None
+        raise InvalidInput(
+            N_("The value of {field} is not valid."), field=field, code="web.not_a_number"
+        ) from None
 
 
 @router.post("/recalls/{case_id}/notices")
