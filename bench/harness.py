@@ -36,7 +36,7 @@ BENCH_AUDIT_KEY = "bench-audit-key"
 BACKENDS = ("sqlite", "postgres")
 SCALES = ("ci", "full")
 # Not offered in --help: for the harness's own unit test, which checks that a run works at all.
-HIDDEN_SCALES = ("smoke",)
+HIDDEN_SCALES = ("smoke", "series")  # series: the trace only
 # Databases the harness will never drop, whatever the URL says.
 PROTECTED_DATABASES = frozenset({"test", "postgres", "template0", "template1"})
 

@@ -1,4 +1,5 @@
-"""The ``trace`` workload's dataset: a layered genealogy generated per run, loaded in bulk.
+"""The ``trace`` workload's dataset: a layered genealogy and its stock ledger, generated per run,
+loaded in bulk.
 
 The lots form ``clusters`` independent families (a raw material's world: its intermediates and
 finished goods), each a DAG of ``depth`` + 1 levels: raw lots at level 0 (received from a
@@ -6,23 +7,36 @@ supplier), every lot of a further level made by its own transformation from 1–
 level above (so diamonds — one raw lot reaching a lot by two paths — are everywhere), no parent
 used more than ``MAX_FANOUT`` times. One product per cluster and level. The last two levels are
 shipped: ``shipment_lines`` per cluster, most on the last level, some on the level before; each
-shipment line has its ``ship`` ledger movement, its order line and its shipment. A share of the
-lots has a stock bucket (the summary's stock part); the 10M stock movements of the issue's full
-dataset are not generated (only the shipments' movements).
+shipment line has its ``ship`` movement, its order line and its shipment.
 
-At ``full``: 20 clusters × 50,000 lots = 1,000,000 lots, about 2,000,000 edges, a forward trace
-from a raw lot reaching most of its cluster (~50k lots, ~200k shipment lines); ``ci`` is the same
-shape at 1/50 (20,000 lots, ~1k lots and ~4k shipment lines per forward trace).
+The ledger (``stock_movement``) tells every lot's whole life, ``movements_per_lot`` rows per
+lot on average (10: the issue's 10M movements for 1M lots). On the day it is made, a lot is
+received (raw: a ``receipt`` citing its receipt line) or produced (a ``produce`` sharing its
+transformation's ``txn_id``, as ``production.service`` writes it) into quarantine at the dock,
+released (``status``) and put away; the next day every child's transformation consumes from it
+(one ``consume`` per genealogy edge, the edge's quantity, the child's ``txn_id``); later it is
+shipped. Spread over the lots, enough ``qc_sample``, ``move``, ``adjust_up`` and
+``adjust_down`` movements fill the ledger to its size; a lot nothing used up is ``scrap``-ped.
+Quantities are worked out backwards from what leaves the lot, so every bucket's movements add
+up to its ``stock_on_hand`` row (a fifth of the lots keep some stock, where they were put away
+or last moved; ``stock.check.differences`` finds nothing), every lot's mass balance closes and
+no bucket is ever negative at any instant: a trace ``as_of`` any moment reads a consistent
+ledger.
 
-Rows go in through ``fefo_data.Loader`` (COPY on PostgreSQL, ``executemany`` on SQLite): no ORM,
-no audit records (TRAPS.md: fine for benchmark data only).
+At ``full``: 20 clusters × 50,000 lots = 1,000,000 lots, about 2,000,000 edges, 4,000,000
+shipment lines, 10,000,000 movements; a forward trace from a raw lot reaches most of its cluster
+(~50k lots, ~200k shipment lines). ``ci`` is the same shape at 1/50 (20,000 lots, 200,000
+movements; ~1k lots and ~4k shipment lines per forward trace). ``add_families`` appends
+families to a database already loaded (the series mode grows one database from 1k to 1M lots).
+
+Rows go in through ``fefo_data.Loader`` (COPY on PostgreSQL, ``executemany`` on SQLite), one
+transaction per family: no ORM, no audit records (TRAPS.md: fine for benchmark data only).
 """
 
 from __future__ import annotations
 
 import random
-import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -51,6 +65,12 @@ SHIPMENT_SIZE = 40  # shipment lines per shipment (one sales order each)
 LAST_LEVEL_SHARE = 0.85  # of the shipment lines; the rest ship lots of the level before
 SHIPPED_BEFORE_LAST = 0.3  # share of the level before the last that is shipped as is
 ON_HAND_SHARE = 0.2  # share of lots with a stock bucket
+SHIP_QTY = Decimal(10)  # per shipment line
+# The movements that fill the ledger up to ``movements_per_lot``, and their shares.
+EXTRA_KINDS = ("move", "qc_sample", "adjust_down", "adjust_up")
+EXTRA_WEIGHTS = (0.55, 0.2, 0.15, 0.1)
+# The first digits of the generated txn ids: one namespace per kind of business transaction.
+TXN_TRANSFORMATION, TXN_SHIPMENT, TXN_RECEIPT, TXN_SINGLE = 1, 2, 3, 4
 
 
 @dataclass(frozen=True)
@@ -62,6 +82,7 @@ class TraceScale:
     bins: int
     seeds: int  # raw lots (forward) and finished lots (backward) traced
     repeats: int  # timed runs per seed
+    movements_per_lot: int = 10  # the ledger's size, on average
 
     @property
     def lots(self) -> int:
@@ -99,6 +120,23 @@ SCALES: dict[str, TraceScale] = {
 }
 
 
+@dataclass(frozen=True)
+class SeriesScale:
+    """One database grown by appending families of one shape: ``steps`` are the families it
+    holds at each measurement (the trace's result stays the same size, the database grows)."""
+
+    family: TraceScale  # the shape of every family (its ``clusters`` is not used)
+    steps: tuple[int, ...]
+
+    @property
+    def family_lots(self) -> int:
+        return sum(self.family.levels)
+
+
+# ``series``: 1,000-lot families (the ci shape) — 1k, 10k, 100k and 1M lots.
+SERIES: dict[str, SeriesScale] = {"series": SeriesScale(family=SCALES["ci"], steps=(1, 10, 100, 1_000))}
+
+
 @dataclass
 class Plant:
     site_id: int
@@ -107,6 +145,15 @@ class Plant:
     today: date
     supplier_id: int = 0
     customers: list[int] = field(default_factory=list)
+
+    @property
+    def dock(self) -> int:
+        """Where lots are received and produced (in quarantine until released)."""
+        return self.bins[0]
+
+    @property
+    def storage(self) -> list[int]:
+        return self.bins[1:]
 
 
 @dataclass
@@ -121,6 +168,8 @@ class Counts:
     order_lines: int = 0
     stock_rows: int = 0
     receipts: int = 0
+    movements: int = 0
+    movement_kinds: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -238,16 +287,21 @@ def create_reference(db: Database, scale: TraceScale) -> Plant:
                 kind="BIN",
                 parent_id=store.id,
             ).id
-            for n in range(scale.bins)
+            for n in range(max(scale.bins, 2))  # the dock and at least one storage bin
         ]
         today = local_today(uow.now(), TIME_ZONE)
         return Plant(site_id=site.id, lot_type_id=lot_type.id, bins=bins, today=today)
 
 
+def _txn(namespace: int, number: int) -> str:
+    """A txn id (UUID-shaped, like ``stock.service.new_txn``'s) that is the same on every run."""
+    return f"{namespace:08x}-0000-4000-8000-{number:012x}"
+
+
 def _product(pid: int, cluster: int, level: int, lot_type_id: int, now: datetime) -> tuple[object, ...]:
     return (
         pid,
-        f"T{cluster:03d}-{level}",
+        f"T{cluster:04d}-{level}",
         f"追溯{cluster}-{level}",
         f"Trace {cluster}-{level}",
         "RAW" if level == 0 else "TRACE",
@@ -290,20 +344,10 @@ def _partner(pid: int, code: str, name: str, *, supplier: bool, now: datetime) -
     )
 
 
-def _master(
+def _partners(
     plant: Plant, scale: TraceScale, ids: dict[str, int], now: datetime
-) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]], list[list[int]]]:
-    """Products (one per cluster and level, returned as ids by cluster) and partners."""
-    products: list[tuple[object, ...]] = []
-    by_cluster: list[list[int]] = []
-    for cluster in range(scale.clusters):
-        mine = []
-        for level in range(len(scale.levels)):
-            pid = ids["product"]
-            ids["product"] += 1
-            products.append(_product(pid, cluster, level, plant.lot_type_id, now))
-            mine.append(pid)
-        by_cluster.append(mine)
+) -> list[tuple[object, ...]]:
+    """The supplier and the customers (once per database)."""
     partners = []
     plant.supplier_id = ids["partner"]
     ids["partner"] += 1
@@ -313,7 +357,24 @@ def _master(
         ids["partner"] += 1
         plant.customers.append(cid)
         partners.append(_partner(cid, f"C{n:05d}", f"Customer {n}", supplier=False, now=now))
-    return products, partners, by_cluster
+    return partners
+
+
+def _products(
+    plant: Plant, scale: TraceScale, clusters: range, ids: dict[str, int], now: datetime
+) -> tuple[list[tuple[object, ...]], list[list[int]]]:
+    """One product per cluster and level (returned as ids by cluster)."""
+    products: list[tuple[object, ...]] = []
+    by_cluster: list[list[int]] = []
+    for cluster in clusters:
+        mine = []
+        for level in range(len(scale.levels)):
+            pid = ids["product"]
+            ids["product"] += 1
+            products.append(_product(pid, cluster, level, plant.lot_type_id, now))
+            mine.append(pid)
+        by_cluster.append(mine)
+    return products, by_cluster
 
 
 @dataclass
@@ -337,6 +398,81 @@ COLUMNS: dict[str, list[str]] = {
     "shipment": SHIPMENT_COLUMNS,
     "shipment_line": SHIPMENT_LINE_COLUMNS,
 }
+
+
+@dataclass(slots=True)
+class _Life:
+    """What the ledger needs of one lot, gathered while its family is generated."""
+
+    lot_id: int
+    product_id: int
+    made_at: datetime
+    made_by: int | None  # its transformation; None: received (raw)
+    receipt: tuple[int, str] | None  # (receipt id, supplier lot code) of a raw lot
+    store: int  # the bin it ends up in: consumed, shipped and held from there
+    consumed: list[tuple[int, Decimal, datetime]] = field(default_factory=list)  # (transformation, qty, at)
+    shipped: Decimal = Decimal(0)
+    ship_lines: int = 0
+
+
+Bucket = tuple[int, str]  # (location, stock status): where a movement takes stock from or to
+AVAILABLE, QUARANTINE = "AVAILABLE", "QUARANTINE"
+
+
+@dataclass
+class _Ledger:
+    """Writes a family's movement rows (ids in order, one ``recorded_at``), counting their kinds."""
+
+    out: _Rows
+    ids: dict[str, int]
+    site_id: int
+    now: datetime
+    kinds: Counter[str] = field(default_factory=Counter)
+
+    def post(
+        self,
+        life: _Life,
+        kind: str,
+        qty: Decimal,
+        at: datetime,
+        source: Bucket | None = None,
+        target: Bucket | None = None,
+        *,
+        txn: str | None = None,
+        reference: tuple[str, int] | None = None,
+    ) -> int:
+        """One movement of ``life``'s lot (in a transaction of its own unless ``txn``); its id."""
+        movement_id = self.ids["stock_movement"]
+        self.ids["stock_movement"] += 1
+        from_location, from_status = source or (None, None)
+        to_location, to_status = target or (None, None)
+        self.out.add(
+            "stock_movement",
+            (
+                movement_id,
+                txn or _txn(TXN_SINGLE, movement_id),
+                kind,
+                life.lot_id,
+                life.product_id,
+                self.site_id,
+                from_location,
+                from_status,
+                "",
+                to_location,
+                to_status,
+                "",
+                qty,
+                "EA",
+                qty,
+                at,
+                self.now,
+                "bench",
+                reference[0] if reference else None,
+                str(reference[1]) if reference else None,
+            ),
+        )
+        self.kinds[kind] += 1
+        return movement_id
 
 
 def _pick_parents(level_size: int, fanout: list[int], rng: random.Random) -> list[int]:
@@ -367,8 +503,9 @@ def _cluster(
     now: datetime,
     rng: random.Random,
     out: _Rows,
+    lives: dict[int, _Life],
 ) -> list[list[int]]:
-    """The lots of one cluster, its transformations, edges, receipts and stock; lot ids by level."""
+    """The lots of one cluster, its transformations, edges and receipts; lot ids by level."""
     made_on = plant.today - timedelta(days=90)
     levels: list[list[int]] = []
     parents_of: dict[int, list[int]] = {}
@@ -383,13 +520,13 @@ def _cluster(
             ids["lot"] += 1
             lot_ids.append(lot_id)
             raw = level == 0
-            code = f"T{cluster:03d}{level}{n:07d}"
+            supplier_code = f"SUP-{cluster:04d}-{n:05d}" if raw else None
             out.add(
                 "lot",
                 (
                     lot_id,
                     products[level],
-                    code,
+                    f"T{cluster:04d}{level}{n:07d}",
                     plant.site_id,
                     plant.lot_type_id,
                     "RELEASED",
@@ -401,10 +538,12 @@ def _cluster(
                     moment,
                     now,
                     plant.supplier_id if raw else None,
-                    f"SUP-{cluster:03d}-{n:05d}" if raw else None,
+                    supplier_code,
                 ),
             )
             counts.lots += 1
+            life = _Life(lot_id, products[level], moment, None, None, rng.choice(plant.storage))
+            lives[lot_id] = life
             if raw:
                 receipt_id = ids["receipt"]
                 ids["receipt"] += 1
@@ -415,82 +554,45 @@ def _cluster(
                         f"R-{receipt_id:07d}",
                         plant.site_id,
                         plant.supplier_id,
-                        plant.bins[0],
+                        plant.dock,
                         moment,
                         "bench",
                     ),
                 )
-                out.add(
-                    "receipt_line",
-                    (
-                        ids["receipt_line"],
-                        receipt_id,
-                        1,
-                        products[level],
-                        lot_id,
-                        f"SUP-{cluster:03d}-{n:05d}",
-                        Decimal(1000),
-                        "EA",
-                        Decimal(1000),
-                    ),
-                )
-                ids["receipt_line"] += 1
+                life.receipt = (receipt_id, supplier_code or "")
                 counts.receipts += 1
-            else:
-                above = levels[-1]
-                chosen = [above[p] for p in _pick_parents(len(above), fanout, rng)]
-                parents_of[lot_id] = chosen
-                grand = [g for p in chosen for g in parents_of.get(p, ())]
-                counts.diamonds += len(grand) != len(set(grand))
-                tid = ids["transformation"]
-                ids["transformation"] += 1
+                continue
+            above = levels[-1]
+            chosen = [above[p] for p in _pick_parents(len(above), fanout, rng)]
+            parents_of[lot_id] = chosen
+            grand = [g for p in chosen for g in parents_of.get(p, ())]
+            counts.diamonds += len(grand) != len(set(grand))
+            tid = ids["transformation"]
+            ids["transformation"] += 1
+            life.made_by = tid
+            out.add(
+                "transformation",
+                (
+                    tid,
+                    f"T-W1-{tid:09d}",
+                    "production",
+                    plant.site_id,
+                    _txn(TXN_TRANSFORMATION, tid),
+                    moment,
+                    now,
+                    "bench",
+                ),
+            )
+            counts.transformations += 1
+            for parent in chosen:
+                qty = Decimal(rng.randint(5, 50))
                 out.add(
-                    "transformation",
-                    (
-                        tid,
-                        f"T-W1-{tid:09d}",
-                        "production",
-                        plant.site_id,
-                        str(uuid.UUID(int=tid)),
-                        moment,
-                        now,
-                        "bench",
-                    ),
+                    "genealogy_edge",
+                    (ids["genealogy_edge"], parent, lot_id, tid, qty, "EA", moment),
                 )
-                counts.transformations += 1
-                for parent in chosen:
-                    out.add(
-                        "genealogy_edge",
-                        (
-                            ids["genealogy_edge"],
-                            parent,
-                            lot_id,
-                            tid,
-                            Decimal(rng.randint(5, 50)),
-                            "EA",
-                            moment,
-                        ),
-                    )
-                    ids["genealogy_edge"] += 1
-                    counts.edges += 1
-            if rng.random() < ON_HAND_SHARE:
-                out.add(
-                    "stock_on_hand",
-                    (
-                        ids["stock_on_hand"],
-                        lot_id,
-                        products[level],
-                        plant.site_id,
-                        rng.choice(plant.bins),
-                        "AVAILABLE",
-                        "",
-                        Decimal(rng.randint(10, 200)),
-                        Decimal(0),
-                        now,
-                    ),
-                )
-                ids["stock_on_hand"] += 1
-                counts.stock_rows += 1
+                lives[parent].consumed.append((tid, qty, moment))
+                ids["genealogy_edge"] += 1
+                counts.edges += 1
         if fanout:
             counts.max_fanout = max(counts.max_fanout, max(fanout))
         levels.append(lot_ids)
@@ -507,6 +609,8 @@ def _shipments(
     now: datetime,
     rng: random.Random,
     out: _Rows,
+    lives: dict[int, _Life],
+    ledger: _Ledger,
 ) -> None:
     """``shipment_lines`` lines of the cluster's last two levels, in shipments of ``SHIPMENT_SIZE``."""
     units: list[tuple[int, int]] = []  # (lot, product), one per shipment line
@@ -530,7 +634,7 @@ def _shipments(
         customer = rng.choice(plant.customers)
         day = shipped_on + timedelta(days=rng.randint(0, 50))
         shipped_at = datetime.combine(day, time(8, rng.randint(0, 59)), UTC)
-        txn = str(uuid.UUID(int=shipment_id))
+        txn = _txn(TXN_SHIPMENT, shipment_id)
         out.add(
             "sales_order",
             (order_id, f"TS-{order_id:07d}", customer, plant.site_id, day, "shipped", now, "bench", now),
@@ -543,7 +647,7 @@ def _shipments(
         order_lines: dict[int, int] = {}
         for product in sorted({p for _lot, p in batch}):
             order_lines[product] = ids["sales_order_line"]
-            qty = Decimal(sum(10 for _lot, p in batch if p == product))
+            qty = SHIP_QTY * sum(1 for _lot, p in batch if p == product)
             out.add(
                 "sales_order_line",
                 (
@@ -563,35 +667,18 @@ def _shipments(
             ids["sales_order_line"] += 1
             counts.order_lines += 1
         for lot, product in batch:
-            movement_id = ids["stock_movement"]
-            ids["stock_movement"] += 1
-            location = rng.choice(plant.bins)
-            qty = Decimal(10)
-            out.add(
-                "stock_movement",
-                (
-                    movement_id,
-                    txn,
-                    "ship",
-                    lot,
-                    product,
-                    plant.site_id,
-                    location,
-                    "AVAILABLE",
-                    "",
-                    None,
-                    None,
-                    "",
-                    qty,
-                    "EA",
-                    qty,
-                    shipped_at,
-                    now,
-                    "bench",
-                    "shipment",
-                    str(shipment_id),
-                ),
+            life = lives[lot]
+            movement_id = ledger.post(
+                life,
+                "ship",
+                SHIP_QTY,
+                shipped_at,
+                (life.store, AVAILABLE),
+                txn=txn,
+                reference=("shipment", shipment_id),
             )
+            life.shipped += SHIP_QTY
+            life.ship_lines += 1
             out.add(
                 "shipment_line",
                 (
@@ -599,9 +686,9 @@ def _shipments(
                     shipment_id,
                     order_lines[product],
                     lot,
-                    location,
+                    life.store,
                     "",
-                    qty,
+                    SHIP_QTY,
                     movement_id,
                 ),
             )
@@ -609,29 +696,176 @@ def _shipments(
             counts.shipment_lines += 1
 
 
-def load_genealogy(
-    db: Database, plant: Plant, scale: TraceScale, rng: random.Random
-) -> tuple[Counts, Genealogy]:
-    """Every row of the dataset, one transaction per cluster (parents before children)."""
+def _extras(
+    lives: list[_Life], keeps: list[Decimal], scale: TraceScale, rng: random.Random
+) -> list[list[str]]:
+    """The filler movements' kinds, per lot: as many as the ledger lacks of its size."""
+    written = sum(
+        3 + len(life.consumed) + life.ship_lines + (not (life.consumed or life.ship_lines or kept))
+        for life, kept in zip(lives, keeps, strict=True)
+    )  # made, released, put away; consumed, shipped; scrapped when nothing else took it
+    wanted = max(0, scale.movements_per_lot * len(lives) - written)
+    chosen: list[list[str]] = [[] for _ in lives]
+    kinds = rng.choices(EXTRA_KINDS, EXTRA_WEIGHTS, k=wanted)
+    for position, kind in zip(rng.choices(range(len(lives)), k=wanted), kinds, strict=True):
+        chosen[position].append(kind)
+    return chosen
+
+
+def _life(
+    plant: Plant, life: _Life, extras: list[str], kept: Decimal, ledger: _Ledger, rng: random.Random
+) -> None:
+    """Every movement of one lot but its shipments (written with them), and its stock bucket.
+
+    Quantities are worked out backwards: what the lot ends the day it was made with is what its
+    children consume, what is shipped and kept, or else scrapped; the counts of that day and the
+    samples taken before its release come on top of that."""
+    samples = [Decimal(rng.randint(1, 2)) for kind in extras if kind == "qc_sample"][:15]
+    later = [kind for kind in extras if kind != "qc_sample"][:100]  # ten minutes apart, that day
+    counted = [Decimal(rng.randint(1, 3)) if kind != "move" else Decimal(0) for kind in later]
+    used = sum((qty for _tid, qty, _at in life.consumed), Decimal(0)) + life.shipped
+    scrap = Decimal(0) if used or kept else Decimal(rng.randint(10, 100))
+    # On hand before each of the day's counts and moves, walked back from the end of the day.
+    before = [used + kept + scrap]
+    for kind, qty in zip(reversed(later), reversed(counted), strict=True):
+        before.append(before[-1] - qty if kind == "adjust_up" else before[-1] + qty)
+    before.reverse()
+    short = 1 - min(before)
+    if short > 0:  # the counts found more than there would be: the surplus is scrapped
+        scrap += short
+        before = [qty + short for qty in before]
+    made = before[0] + sum(samples, Decimal(0))
+    at = life.made_at
+    dock_quarantine, dock = (plant.dock, QUARANTINE), (plant.dock, AVAILABLE)
+    if life.receipt is None:
+        tid = life.made_by or 0
+        ledger.post(
+            life,
+            "produce",
+            made,
+            at,
+            None,
+            dock_quarantine,
+            txn=_txn(TXN_TRANSFORMATION, tid),
+            reference=("transformation", tid),
+        )
+    else:
+        receipt_id, supplier_code = life.receipt
+        line_id = ledger.ids["receipt_line"]
+        ledger.ids["receipt_line"] += 1
+        ledger.out.add(
+            "receipt_line",
+            (line_id, receipt_id, 1, life.product_id, life.lot_id, supplier_code, made, "EA", made),
+        )
+        ledger.post(
+            life,
+            "receipt",
+            made,
+            at,
+            None,
+            dock_quarantine,
+            txn=_txn(TXN_RECEIPT, receipt_id),
+            reference=("receipt_line", line_id),
+        )
+    for n, qty in enumerate(samples):
+        ledger.post(life, "qc_sample", qty, at + timedelta(minutes=10 + n), dock_quarantine)
+    ledger.post(life, "status", before[0], at + timedelta(minutes=30), dock_quarantine, dock)
+    path = [rng.choice(plant.storage) for _ in range(later.count("move"))] + [life.store]
+    here = (path.pop(0), AVAILABLE)
+    ledger.post(life, "putaway", before[0], at + timedelta(minutes=60), dock, here)
+    for n, (kind, qty) in enumerate(zip(later, counted, strict=True)):
+        when = at + timedelta(minutes=120 + 10 * n)
+        if kind == "move":
+            there = (path.pop(0), AVAILABLE)
+            ledger.post(life, kind, before[n], when, here, there)
+            here = there
+        elif kind == "adjust_up":
+            ledger.post(life, kind, qty, when, None, here, reference=("count", life.lot_id))
+        else:
+            ledger.post(life, kind, qty, when, here, reference=("count", life.lot_id))
+    for tid, qty, when in life.consumed:
+        ledger.post(
+            life,
+            "consume",
+            qty,
+            when,
+            here,
+            txn=_txn(TXN_TRANSFORMATION, tid),
+            reference=("transformation", tid),
+        )
+    if scrap:
+        ledger.post(
+            life, "scrap", scrap, datetime.combine(at.date() + timedelta(days=1), time(12), UTC), here
+        )
+    if kept:
+        ids = ledger.ids
+        row = (
+            ids["stock_on_hand"],
+            life.lot_id,
+            life.product_id,
+            ledger.site_id,
+            here[0],
+            AVAILABLE,
+            "",
+            kept,
+        )
+        ledger.out.add("stock_on_hand", (*row, Decimal(0), ledger.now))
+        ids["stock_on_hand"] += 1
+
+
+def _ledger(
+    plant: Plant, scale: TraceScale, lives: list[_Life], counts: Counts, ledger: _Ledger, rng: random.Random
+) -> None:
+    """The family's stock: a fifth of its lots keep a bucket; every lot's movements."""
+    keeps = [Decimal(rng.randint(10, 200)) if rng.random() < ON_HAND_SHARE else Decimal(0) for _ in lives]
+    for life, extras, kept in zip(lives, _extras(lives, keeps, scale, rng), keeps, strict=True):
+        _life(plant, life, extras, kept, ledger, rng)
+        counts.stock_rows += kept > 0
+
+
+def add_families(
+    db: Database,
+    plant: Plant,
+    scale: TraceScale,
+    families: int,
+    rng: random.Random,
+    counts: Counts,
+    genealogy: Genealogy,
+) -> None:
+    """Append ``families`` families of ``scale``'s shape (numbered on from those in ``genealogy``),
+    one transaction each, then refresh the planner's statistics."""
     ids = next_ids(db.engine, BULK_TABLES)
     now = datetime.now(UTC)
-    counts = Counts()
-    genealogy = Genealogy()
     loader = Loader(db.engine)
     try:
-        products, partners, by_cluster = _master(plant, scale, ids, now)
+        first = len(genealogy.clusters)
+        products, by_cluster = _products(plant, scale, range(first, first + families), ids, now)
         loader.add("product", PRODUCT_COLUMNS, products)
-        loader.add("partner", PARTNER_COLUMNS, partners)
+        if not plant.customers:
+            loader.add("partner", PARTNER_COLUMNS, _partners(plant, scale, ids, now))
         loader.flush()
-        for cluster, mine in enumerate(by_cluster):
+        for cluster, mine in enumerate(by_cluster, start=first):
             out = _Rows()
-            levels = _cluster(plant, scale, cluster, mine, ids, counts, now, rng, out)
-            _shipments(plant, scale, levels, mine, ids, counts, now, rng, out)
+            ledger = _Ledger(out, ids, plant.site_id, now)
+            lives: dict[int, _Life] = {}
+            levels = _cluster(plant, scale, cluster, mine, ids, counts, now, rng, out, lives)
+            _shipments(plant, scale, levels, mine, ids, counts, now, rng, out, lives, ledger)
+            _ledger(plant, scale, list(lives.values()), counts, ledger, rng)
             genealogy.clusters.append(levels)
+            counts.movements += sum(ledger.kinds.values())
+            counts.movement_kinds = dict(sorted((Counter(counts.movement_kinds) + ledger.kinds).items()))
             for table, columns in COLUMNS.items():
                 loader.add(table, columns, out.by_table.get(table, []))
             loader.flush()
         loader.finish(BULK_TABLES)
     finally:
         loader.close()
+
+
+def load_genealogy(
+    db: Database, plant: Plant, scale: TraceScale, rng: random.Random
+) -> tuple[Counts, Genealogy]:
+    """Every row of the dataset, one transaction per cluster (parents before children)."""
+    counts, genealogy = Counts(), Genealogy()
+    add_families(db, plant, scale, scale.clusters, rng, counts, genealogy)
     return counts, genealogy

@@ -191,6 +191,9 @@ def _shipped(as_of: bool) -> Select[Any]:
             func.max(Shipment.shipped_at),
         )
         .where(is_one_of(ShipmentLine.lot_id, REACHED))
+        # Said of the lot too: PostgreSQL then finds each line's lot by its key instead of
+        # hash-joining the whole lot table (a cost growing with the database, not the trace).
+        .where(is_one_of(Lot.id, REACHED))
         .join(Shipment, Shipment.id == ShipmentLine.shipment_id)
         .join(Lot, Lot.id == ShipmentLine.lot_id)
         .join(Partner, Partner.id == Shipment.customer_id)
@@ -209,7 +212,7 @@ def _returned(as_of: bool) -> Select[Any]:
     """What customers sent back of the reached lots, per customer and product."""
     query = (
         select(Shipment.customer_id, Lot.product_id, func.sum(CustomerReturn.qty_base))
-        .where(is_one_of(CustomerReturn.lot_id, REACHED))
+        .where(is_one_of(CustomerReturn.lot_id, REACHED), is_one_of(Lot.id, REACHED))
         .join(ShipmentLine, ShipmentLine.id == CustomerReturn.shipment_line_id)
         .join(Shipment, Shipment.id == ShipmentLine.shipment_id)
         .join(Lot, Lot.id == CustomerReturn.lot_id)
