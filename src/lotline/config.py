@@ -109,7 +109,7 @@ class Settings(BaseSettings):
     def _known_zone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: "Asia" with tzdata
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 

@@ -192,7 +192,7 @@ def test_partner_show_gives_minimum_delivery_shelf_life_and_decimals_as_strings(
     as_json = json.loads(run("partner", "show", "LIANHUA", "--json").stdout)
 
     assert "60 %" in line_of(shown.stdout, "minimum shelf life at delivery")
-    assert "contacts: none" in shown.stdout
+    assert "沈丽 (QA)" in shown.stdout  # the demo customer's QA contact, for recall notices
     assert as_json["min_delivery_percent"] == "60.000000"
 
 

@@ -568,8 +568,15 @@ def test_the_demo_quality_data_loads_once_on_the_demo_company(db: Database, cloc
         demo_quality.load(uow)  # twice: nothing added
     with db.transaction(read_only=True) as uow:
         verdicts = sorted((r.source, r.passed) for r in uow.session.scalars(select(InspectionRecord)))
-        # LIMS micro result, the warm pork, the good pork; and the release test of the lot the
-        # outbound demo ships (demo_outbound).
-        assert verdicts == [("LabWare", True), ("web", False), ("web", True), ("web", True)]
+        # LIMS micro result, the warm pork, the good pork; the release test of the lot the
+        # outbound demo ships (demo_outbound); and the LIMS test that released the shift-A
+        # dumplings the recall demo ships (demo_recall).
+        assert verdicts == [
+            ("LabWare", True),
+            ("LabWare", True),
+            ("web", False),
+            ("web", True),
+            ("web", True),
+        ]
         assert uow.session.scalar(select(func.count()).select_from(plans.InspectionPlan)) == 2
         assert ledger_check.differences(uow) == []

@@ -131,7 +131,7 @@ class ExpiryDecision:
 def _zone(name: str, *, field_name: str = "site_zone") -> ZoneInfo:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, TypeError, OSError) as exc:  # OSError: "Asia" with tzdata
         raise InvalidInput(
             N_("{zone} is not a known time zone (use an IANA name such as Asia/Shanghai)."),
             field=field_name,

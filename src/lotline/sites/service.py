@@ -23,7 +23,7 @@ def check_time_zone(name: str, *, field: str = "time_zone") -> str:
     """``name`` if it is an IANA time zone, else a 4xx naming ``field``."""
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: "Asia" with tzdata
         raise InvalidInput(
             N_("{zone} is not a known time zone (use an IANA name such as Asia/Shanghai)."),
             field=field,
