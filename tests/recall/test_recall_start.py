@@ -14,6 +14,7 @@ from lotline.domain.errors import Conflict
 from lotline.domain.recall import CaseStatus, RecallKind, RecallLevel, TriggerKind
 from lotline.domain.signature import Meaning
 from lotline.domain.status import HoldType
+from lotline.lots import service as lots
 from lotline.models.lot import Hold
 from lotline.models.outbound import Allocation
 from lotline.models.recall import RecallHold
@@ -174,3 +175,25 @@ def test_a_drill_blocks_nothing_and_lists_a_lot_whose_balance_does_not_close(
         (shelf.codes["E"], "5.000000")
     ]
     assert result["time_to_trace_ms"] >= 0
+
+
+def test_allocations_flagged_by_an_earlier_hold_are_given_back_too(
+    db: Database, clock: FakeClock, shelf: Shelf
+) -> None:
+    e = shelf.lots["E"]
+    order_for(db, clock, shelf, "40")
+    with db.transaction(clock=clock) as uow:
+        lots.place_hold(uow, lot_id=e, hold_type=HoldType.QA, reason="odd smell reported")
+    assert {status for _line, lot, status, _qty in allocation_states(db) if lot == e} == {
+        AllocationStatus.FLAGGED.value
+    }
+    assert reserved(db).get(e)  # flagged: still reserved for the order, waiting for re-allocation
+    case_id = _open(db, clock, shelf, RecallKind.RECALL, "E")
+    with db.transaction(clock=clock) as uow:
+        service.start_case(
+            uow, case_id=case_id, principal=principal(db), signing_grant=_grant(db, clock, case_id)
+        )
+    assert {status for _line, lot, status, _qty in allocation_states(db) if lot == e} == {
+        AllocationStatus.RELEASED.value
+    }
+    assert e not in reserved(db)

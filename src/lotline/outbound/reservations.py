@@ -153,10 +153,12 @@ def flag_for_hold(
     release: bool = False,
 ) -> int:
     """Flag the open allocations a new hold covers, for re-allocation (``release``: give them back
-    outright, as a recall does); returns how many."""
-    query = select(Allocation).where(
-        Allocation.lot_id == lot_id, Allocation.status == AllocationStatus.OPEN.value
-    )
+    outright, as a recall does — those already flagged by an earlier hold too, so recalled stock
+    is reserved for no order); returns how many."""
+    statuses = [AllocationStatus.OPEN.value]
+    if release:
+        statuses.append(AllocationStatus.FLAGGED.value)
+    query = select(Allocation).where(Allocation.lot_id == lot_id, Allocation.status.in_(statuses))
     if location_id is not None:
         query = query.where(Allocation.location_id == location_id)
     if sscc is not None:
