@@ -217,3 +217,29 @@ def test_the_report_and_the_notices_open(demo_db: Database, client: TestClient) 
     assert notice.status_code == 200
     assert "召回" in PdfReader(io.BytesIO(notice.content)).pages[0].extract_text()
     assert client.get(f"/recalls/{case}/notices/999999.pdf").status_code == 404
+
+
+def test_the_legal_clock_starts_when_the_hazard_became_known_at_the_site(
+    demo_db: Database, client: TestClient
+) -> None:
+    csrf = sign_in(client, QA_MANAGER)
+    opened = client.post(
+        "/recalls/new",
+        data={
+            "csrf_token": csrf,
+            "kind": "recall",
+            "trigger_kind": "supplier_lot",
+            "supplier_code": "WUDELI",
+            "supplier_lot_code": "WDL-260105",
+            "level": "cn-1",
+            "reason": "supplier called last night",
+            "discovered_at": "2026-12-03T20:00",  # Shanghai: 12:00 UTC
+        },
+        follow_redirects=False,
+    )
+    assert opened.status_code == 303
+    with demo_db.transaction(read_only=True) as uow:
+        case = uow.session.scalars(select(RecallCase).order_by(RecallCase.id.desc())).first()
+        assert case is not None
+        assert case.discovered_at == datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+        assert case.start_due_at == datetime(2026, 12, 4, 12, 0, tzinfo=UTC)

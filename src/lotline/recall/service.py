@@ -112,6 +112,7 @@ class OpenRequest:
     level: RecallLevel
     reason: str
     discovered_at: datetime | None = None  # when the company learnt of it; the clock starts here
+    discovered_local: datetime | None = None  # the same as a wall-clock time at the case's site (forms)
     start_due_at: datetime | None = None
     complete_due_at: datetime | None = None
 
@@ -257,13 +258,15 @@ def open_case(uow: UnitOfWork, request: OpenRequest, *, principal: Principal | N
     ``principal``, it must manage recalls at the site of the first trigger lot (the case's site)."""
     reason = _required(request.reason, "reason")
     now = uow.now()
-    discovered = request.discovered_at or now
-    if discovered.tzinfo is None:
+    if request.discovered_at is not None and request.discovered_at.tzinfo is None:
         raise InvalidInput(N_("{field} needs a time zone."), field="discovered_at", code="recall.naive_time")
-    if discovered > now:
-        raise InvalidInput(N_("{field} is in the future."), field="discovered_at", code="recall.future")
     seeds = seed_lots(uow, request.trigger)
     site = uow.session.get_one(Site, uow.session.get_one(Lot, seeds[0]).site_id)
+    discovered = request.discovered_at or now
+    if request.discovered_at is None and request.discovered_local is not None:
+        discovered = request.discovered_local.replace(tzinfo=ZoneInfo(site.time_zone))
+    if discovered > now:
+        raise InvalidInput(N_("{field} is in the future."), field="discovered_at", code="recall.future")
     if principal is not None:
         seed_sites = uow.session.scalars(select(Lot.site_id).where(Lot.id.in_(seeds)).distinct())
         if not all(principal.can(Permission.RECALL_MANAGE, site_id) for site_id in seed_sites):

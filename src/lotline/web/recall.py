@@ -7,7 +7,7 @@ documents (customer notices, report). Everything goes through :mod:`lotline.reca
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -63,6 +63,7 @@ FORM_FIELDS = (
     "date_to",
     "level",
     "reason",
+    "discovered_at",
 )
 
 
@@ -153,7 +154,20 @@ def _request(values: dict[str, str]) -> service.OpenRequest:
         date_from=_day(values["date_from"], "date_from"),
         date_to=_day(values["date_to"], "date_to"),
     )
-    return service.OpenRequest(kind=kind, trigger=trigger, level=level, reason=values["reason"])
+    known = values["discovered_at"].strip()
+    try:
+        discovered = datetime.fromisoformat(known) if known else None
+    except ValueError:
+        raise InvalidInput(
+            N_("The value of {field} is not valid."), field="discovered_at", code="web.datetime"
+        ) from None
+    return service.OpenRequest(
+        kind=kind,
+        trigger=trigger,
+        level=level,
+        reason=values["reason"],
+        discovered_local=discovered.replace(tzinfo=None) if discovered else None,
+    )
 
 
 @router.post("/recalls/new")
