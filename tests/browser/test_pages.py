@@ -25,6 +25,10 @@ MAIN_PAGES = {
     "order": "/orders/1",  # the demo's Lianhua order, allocated by FEFO
     "allocation": "/order-lines/1/allocation",  # its lots, and the lots passed over with reasons
     "fefo-deviations": "/fefo-deviations",
+    "recalls": "/recalls",
+    "recall": "/recalls/1",  # the demo's recall of the pork supplier lot, in progress
+    "drill": "/recalls/2",  # the flour drill: time to trace, mass balance
+    "recall-new": "/recalls/new",
     "admin": "/admin",
     "admin-products": "/admin/products",
     "admin-lot-types": "/admin/lot-types",
