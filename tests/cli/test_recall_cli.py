@@ -6,7 +6,7 @@ password — and refusals that exit non-zero, say why and write nothing."""
 from __future__ import annotations
 
 import json
-from collections import defaultdict, deque
+from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
@@ -19,12 +19,12 @@ from lotline.models.audit import AuditRecord
 from lotline.models.catalog import Partner
 from lotline.models.lot import Hold, Lot
 from lotline.models.outbound import Allocation, Shipment, ShipmentLine
-from lotline.models.production import GenealogyEdge
 from lotline.models.recall import RecallCase, RecallHold, RecallLot
 from lotline.models.signature import Signature
 from lotline.models.stock import StockOnHand
 from lotline.uow import Actor, Database
 from tests.cli.conftest import Cli
+from tests.recall.test_recall_api import forward_closure
 
 PASSWORD = demo.DEMO_PASSWORD
 
@@ -64,20 +64,6 @@ def pork(db: Database) -> tuple[int, str]:
             .where(Partner.code == "JINHUA-MEAT", Lot.supplier_lot_code == "JH-0329")
         ).one()
         return lot.id, lot.code
-
-
-def forward_closure(db: Database, seeds: set[int]) -> set[int]:
-    with db.transaction(read_only=True) as uow:
-        edges = uow.session.execute(select(GenealogyEdge.parent_lot_id, GenealogyEdge.child_lot_id)).all()
-    children: dict[int, set[int]] = defaultdict(set)
-    for parent, child in edges:
-        children[int(parent)].add(int(child))
-    reached, queue = set(seeds), deque(seeds)
-    while queue:
-        for child in children[queue.popleft()] - reached:
-            reached.add(child)
-            queue.append(child)
-    return reached
 
 
 def allocated_lot(db: Database) -> tuple[int, str]:
