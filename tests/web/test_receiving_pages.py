@@ -3,6 +3,7 @@ script, a bad scan that writes nothing, a short shelf life refused or signed, si
 
 from __future__ import annotations
 
+import html
 import json
 import re
 
@@ -238,3 +239,19 @@ def test_a_user_of_one_site_sees_only_its_receipts_and_forms_without_csrf_are_re
     forged = client.post("/receipts/new", data={**no_token, "action": "post"})
     assert forged.status_code == 403
     assert written(db) == before
+
+
+def test_the_lot_code_source_of_the_suppliers_documents_lands_on_every_line(
+    client: TestClient, db: Database, people: People, setup: Receiving
+) -> None:
+    csrf = sign_in(client, "admin")
+    source = "金华分割车间 / Jinhua cutting plant, GLN 6923456000018"
+    form: dict[str, object] = {**header(setup, csrf), "tlc_source": source}
+    for text in (gs1_128("T1"), gs1_128("T2")):
+        page = scan(client, form, text)
+        form["line"] = [json.dumps(line) for line in draft_lines(page.text)]  # type: ignore[attr-defined]
+    posted = client.post("/receipts/new", data={**form, "action": "post"}, follow_redirects=False)
+    assert posted.status_code == 303, posted.text
+    assert source in html.unescape(client.get(posted.headers["location"]).text)
+    with db.transaction(read_only=True) as uow:
+        assert set(uow.session.scalars(select(ReceiptLine.tlc_source))) == {source}

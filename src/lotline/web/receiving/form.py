@@ -137,6 +137,7 @@ def receipt_submit(
     supplier_id: str = Form(default=""),
     purchase_order: str = Form(default=""),
     delivery_note: str = Form(default=""),
+    tlc_source: str = Form(default=""),
     scan: str = Form(default=""),
     line: list[str] = Form(default=[]),
     override_reason: str = Form(default=""),
@@ -151,6 +152,7 @@ def receipt_submit(
         "supplier_id": supplier_id,
         "purchase_order": purchase_order,
         "delivery_note": delivery_note,
+        "tlc_source": tlc_source,
     }
     draft = decoded(line)
     typed = {

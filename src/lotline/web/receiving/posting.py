@@ -40,9 +40,11 @@ def post(
     if supplier is None:
         raise InvalidInput(N_("{field} is required."), field="supplier_id", code="receipt.supplier_required")
     lines = []
+    # FSMA 204: where the supplier's lot codes were assigned, as its documents say (every line).
+    tlc_source = (header.get("tlc_source") or "").strip() or None
     for number, entered in enumerate(draft):
         try:
-            lines.append(line_input(entered))
+            lines.append(replace(line_input(entered), tlc_source=tlc_source))
         except LotlineError as error:
             error.field = f"lines.{number}.{error.field}"
             raise
