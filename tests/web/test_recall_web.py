@@ -24,7 +24,8 @@ from lotline.models.lot import Hold
 from lotline.models.recall import RecallCase
 from lotline.uow import Database
 from tests.conftest import FakeClock
-from tests.web.webkit import alerts, csrf_of
+from tests.web import webkit
+from tests.web.webkit import alerts
 
 
 @pytest.fixture
@@ -36,15 +37,8 @@ def demo_db(db: Database, clock: FakeClock) -> Database:
 
 
 def sign_in(client: TestClient, username: str, language: str = "en") -> str:
-    client.cookies.set("lotline_lang", language)
-    form = client.get("/login")
-    response = client.post(
-        "/login",
-        data={"username": username, "password": DEMO_PASSWORD, "csrf_token": csrf_of(form.text), "next": "/"},
-        follow_redirects=False,
-    )
-    assert response.status_code == 303, response.text
-    return csrf_of(client.get("/").text)
+    """Sign in as a demo user (their password is the demo's)."""
+    return webkit.sign_in(client, username, language=language, password=DEMO_PASSWORD)
 
 
 def text_of(fragment: str) -> str:

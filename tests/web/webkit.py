@@ -18,13 +18,13 @@ def csrf_of(page: str) -> str:
     return match.group(1)
 
 
-def sign_in(client: TestClient, username: str, *, language: str = "en") -> str:
+def sign_in(client: TestClient, username: str, *, language: str = "en", password: str = PASSWORD) -> str:
     """Sign in through the form; returns the CSRF token later forms carry."""
     client.cookies.set("lotline_lang", language)
     form = client.get("/login")
     response = client.post(
         "/login",
-        data={"username": username, "password": PASSWORD, "csrf_token": csrf_of(form.text), "next": "/"},
+        data={"username": username, "password": password, "csrf_token": csrf_of(form.text), "next": "/"},
         follow_redirects=False,
     )
     assert response.status_code == 303, response.text

@@ -5,7 +5,6 @@ set-based queries over the case's scope (``recall_lot``), whatever its size."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -409,22 +408,3 @@ def board(
         )
         for case in sorted(running, key=due) + done
     ]
-
-
-def recalls_of_lot(uow: UnitOfWork, lot_id: int) -> list[RecallCase]:
-    """The cases whose scope holds a lot (for the lot's page)."""
-    return list(
-        uow.session.scalars(
-            select(RecallCase)
-            .join(RecallLot, RecallLot.case_id == RecallCase.id)
-            .where(RecallLot.lot_id == lot_id)
-            .order_by(RecallCase.opened_at.desc())
-        )
-    )
-
-
-def shipped_by_customer(lines: list[AffectedLine]) -> dict[int, Decimal]:
-    totals: dict[int, Decimal] = defaultdict(Decimal)
-    for line in lines:
-        totals[line.customer_id] += line.qty_base
-    return dict(totals)

@@ -337,7 +337,6 @@ def open_case(uow: UnitOfWork, request: OpenRequest, *, principal: Principal | N
 def _drill_result(uow: UnitOfWork, case: RecallCase) -> dict[str, object]:
     """Time to trace and the mass balance of every lot in scope, differences listed."""
     began = clock.perf_counter()
-    lot_ids = scope_lot_ids(uow, case.id)
     balances = mass_balances(uow, select(RecallLot.lot_id).where(RecallLot.case_id == case.id))
     unbalanced = {lot_id: b for lot_id, b in balances.items() if not b.closes}
     codes = (
@@ -354,8 +353,8 @@ def _drill_result(uow: UnitOfWork, case: RecallCase) -> dict[str, object]:
     return {
         "time_to_trace_ms": case.scope_ms,
         "balance_ms": round((clock.perf_counter() - began) * 1000),
-        "lots": len(lot_ids),
-        "balanced": len(lot_ids) - len(unbalanced),
+        "lots": case.lots_in_scope,
+        "balanced": case.lots_in_scope - len(unbalanced),
         "unbalanced": [
             {
                 "lot_id": lot_id,

@@ -151,19 +151,17 @@ def trace(
     direction = Direction.BACKWARD if backward else Direction.FORWARD
     moment = instant(as_of, "--as-of") if as_of else None
     db = open_db()
-    if output is Format.EPCIS:
+    if output in (Format.EPCIS, Format.CSV):  # the line-level detail of every lot reached
         with db.transaction(read_only=True) as uow:
             lot, _product_code = lot_by_code(uow, lot_code, product)
             scope = closure(uow, lot_ids=[lot.id], direction=direction, as_of=moment)
+            if output is Format.CSV:
+                fsma.write_csv(
+                    fsma.spreadsheet_rows(uow, fsma.resolve_filters(uow, lot_ids=scope)), sys.stdout
+                )
+                return
             document = build_document(uow, lot_ids=scope, created_at=uow.now(), as_of=moment)
         typer.echo(dumps(document, indent=2))
-        return
-    if output is Format.CSV:
-        with db.transaction(read_only=True) as uow:
-            lot, _product_code = lot_by_code(uow, lot_code, product)
-            scope = closure(uow, lot_ids=[lot.id], direction=direction, as_of=moment)
-            rows = fsma.spreadsheet_rows(uow, fsma.resolve_filters(uow, lot_ids=scope))
-            fsma.write_csv(rows, sys.stdout)
         return
     with db.transaction(read_only=True) as uow:
         lot, _product_code = lot_by_code(uow, lot_code, product)
